@@ -1,1 +1,11 @@
 //! The cicada load engine.
+//!
+//! A scenario file is parsed and validated into a [`scenario::Plan`]; the
+//! [`engine`] runs its users on worker threads, each step executed by a
+//! protocol driver in [`protocols`]; users record samples into per-worker
+//! [`metrics`] recorders that the controller merges every second; [`report`]
+//! turns the merged result into terminal views, CSV and JSON files and a
+//! verdict.
+
+pub mod metrics;
+pub mod units;
