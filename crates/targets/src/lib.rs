@@ -1,1 +1,16 @@
-//! Bundled targets.
+//! Reference systems under test bundled with cicada.
+//!
+//! Each target is a small, honest service that reproduces a situation from the
+//! seed documents so that cicada's scenarios, reports and warnings can be shown
+//! working end to end without any external software. The targets never import
+//! the load engine: they are ordinary servers that just happen to ship with it.
+//!
+//! - [`jobs`]: the job server of seed 001, whose `POST /jobs` answers in
+//!   microseconds while the queue behind it grows without bound once jobs
+//!   arrive faster than the worker completes them.
+//! - [`addr`]: parsing of the listen addresses given on the command line.
+
+#![warn(missing_docs)]
+
+pub mod addr;
+pub mod jobs;
