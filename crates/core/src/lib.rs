@@ -8,4 +8,6 @@
 //! verdict.
 
 pub mod metrics;
+pub mod protocols;
+pub mod template;
 pub mod units;

@@ -46,7 +46,13 @@ pub struct Summary {
 impl Summary {
     /// Summarises `c` over `seconds` of wall time.
     pub fn of(c: &StatCounters, seconds: f64) -> Summary {
-        let per_s = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+        let per_s = |n: u64| {
+            if seconds > 0.0 {
+                n as f64 / seconds
+            } else {
+                0.0
+            }
+        };
         let mut percentiles_ms = [0.0; 11];
         for (slot, p) in percentiles_ms.iter_mut().zip(PERCENTILES) {
             *slot = c.latency.percentile_ms(p);
@@ -190,7 +196,9 @@ impl Aggregate {
         let mut rows = Vec::new();
         let mut interval_requests = StatCounters::default();
         for (i, slot) in self.pending.iter_mut().enumerate() {
-            let Some(counters) = slot.take() else { continue };
+            let Some(counters) = slot.take() else {
+                continue;
+            };
             let id = StatId(i as u32);
             if self.table.key(id).row == RowKind::Request {
                 interval_requests.merge(&counters);

@@ -260,11 +260,18 @@ mod tests {
         assert_eq!(sa.latency.count(), 4);
         let (_, sb) = &i.stats[1];
         assert_eq!((sb.requests, sb.interrupted), (0, 1));
-        let mut f: Vec<_> = i.failures.iter().map(|(_, e, t)| (e.clone(), t.count)).collect();
+        let mut f: Vec<_> = i
+            .failures
+            .iter()
+            .map(|(_, e, t)| (e.clone(), t.count))
+            .collect();
         f.sort();
         assert_eq!(
             f,
-            vec![("HTTP 500".to_string(), 2), ("connection refused".to_string(), 1)]
+            vec![
+                ("HTTP 500".to_string(), 2),
+                ("connection refused".to_string(), 1)
+            ]
         );
     }
 

@@ -1,0 +1,19 @@
+//! The HTTP driver: `http` steps (with their folded `check` and `extract`
+//! steps) and `poll` steps, over one keep-alive connection per user.
+
+mod check;
+mod client;
+mod extract;
+mod failure;
+mod poll;
+mod request;
+mod step;
+mod tls;
+
+pub use check::{Check, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};
+pub use client::{ClientSettings, Origin, Session};
+pub use extract::{default_group, Extract, Source};
+pub use failure::Failure;
+pub use poll::PollStep;
+pub use request::{Body, RequestTemplate, Target};
+pub use step::HttpStep;

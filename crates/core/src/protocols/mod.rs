@@ -1,0 +1,94 @@
+//! Protocol drivers: how each kind of step talks to the system under test.
+//! Drivers record their own samples; they never import the engine.
+
+pub mod http;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::metrics::{Recorder, StatId};
+use crate::template::Vars;
+
+/// What a step can touch: the user's variables, connections and recorder.
+/// One per simulated user, owned by its task on one worker thread.
+pub struct Context {
+    /// Variables for templates; mutate through [`Context::vars_mut`].
+    pub vars: Arc<Vars>,
+    /// The user's HTTP connections.
+    pub http: http::Session,
+    /// The worker's recorder, shared by the worker's users.
+    pub recorder: Rc<RefCell<Recorder>>,
+    /// When each marked step last started in this iteration (for `poll`'s
+    /// `from`), by mark index.
+    pub marks: Vec<Option<Instant>>,
+    /// Open model: when this iteration was due. The first request of the
+    /// iteration is timed from here, so waiting for a free user counts.
+    pub intended_start: Option<Instant>,
+    /// Rows with a measurement under way, reported as interrupted if the
+    /// run ends before they finish.
+    pub in_flight: Vec<StatId>,
+}
+
+impl Context {
+    /// A context for a new user.
+    pub fn new(
+        vars: Vars,
+        http: http::Session,
+        recorder: Rc<RefCell<Recorder>>,
+        marks: usize,
+    ) -> Self {
+        Context {
+            vars: Arc::new(vars),
+            http,
+            recorder,
+            marks: vec![None; marks],
+            intended_start: None,
+            in_flight: Vec::with_capacity(2),
+        }
+    }
+
+    /// Mutable access to the variables (no copy: nothing else holds them
+    /// between renders).
+    pub fn vars_mut(&mut self) -> &mut Vars {
+        Arc::make_mut(&mut self.vars)
+    }
+
+    /// Starts measuring row `stat`: returns the start time, which is the
+    /// iteration's intended start for its first request in the open model.
+    pub fn begin(&mut self, stat: StatId) -> Instant {
+        self.in_flight.push(stat);
+        self.intended_start.take().unwrap_or_else(Instant::now)
+    }
+
+    /// Ends the measurement of row `stat`.
+    pub fn end(&mut self, stat: StatId) {
+        if let Some(i) = self.in_flight.iter().rposition(|s| *s == stat) {
+            self.in_flight.remove(i);
+        }
+    }
+
+    /// Records every unfinished measurement as interrupted (the run ended).
+    pub fn interrupt(&mut self) {
+        let mut recorder = self.recorder.borrow_mut();
+        for stat in self.in_flight.drain(..) {
+            recorder.interrupted(stat);
+        }
+    }
+}
+
+/// What the iteration does after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next step.
+    Continue,
+    /// Skip the rest of this iteration (e.g. a value could not be extracted
+    /// and later steps would only fail on it).
+    Abort,
+}
+
+/// The default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
