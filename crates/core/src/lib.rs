@@ -9,5 +9,7 @@
 
 pub mod metrics;
 pub mod protocols;
+pub mod report;
+pub mod scenario;
 pub mod template;
 pub mod units;

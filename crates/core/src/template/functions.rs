@@ -36,7 +36,7 @@ fn random_int(a: i64, b: i64) -> Result<i64, Error> {
 
 /// A random float in `a..b`.
 fn random_float(a: f64, b: f64) -> Result<f64, Error> {
-    if !(a <= b) {
+    if a.is_nan() || b.is_nan() || a > b {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("random_float({a}, {b}): the lower bound is above the upper bound"),

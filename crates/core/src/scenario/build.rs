@@ -1,0 +1,327 @@
+//! Validation: a raw scenario becomes a [`Plan`] or a list of problems, each
+//! at its line and column. Nothing runs until the whole file is valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use minijinja::value::Serde;
+use serde_saphyr::Spanned;
+
+use super::data::DataSource;
+use super::error::{Loc, Problem};
+use super::plan::{LoadSpec, Plan, Stage, StageTarget, Task, UserType, Wait};
+use super::raw::{RawLoad, RawScenario, RawUser};
+use super::steps::{self, list_or_none, Scope};
+use super::values::WaitValue;
+use crate::metrics::StatTable;
+use crate::protocols::http::Origin;
+use crate::protocols::DEFAULT_TIMEOUT;
+use crate::report::threshold;
+use crate::template::{Compiler, Text, ValueTemplate, BUILTIN_NAMES};
+
+/// State shared while building one scenario.
+pub struct Ctx {
+    /// Template compiler of the run.
+    pub compiler: Compiler,
+    /// Rows interned so far.
+    pub stats: StatTable,
+    /// The host's origin and base path.
+    pub host: Option<(Origin, String)>,
+    /// Default request timeout.
+    pub timeout: Duration,
+    /// Headers every request carries.
+    pub default_headers: BTreeMap<String, Spanned<String>>,
+    /// Problems found so far.
+    pub problems: Vec<Problem>,
+}
+
+impl Ctx {
+    /// Records a problem at `loc`.
+    pub fn problem(&mut self, loc: Loc, message: impl Into<String>) {
+        self.problems.push(Problem {
+            loc,
+            message: message.into(),
+        });
+    }
+
+    /// Compiles a text template and checks the variables it reads.
+    pub fn text(&mut self, source: &str, loc: Loc, known: &BTreeSet<String>) -> Option<Text> {
+        match self.compiler.text(source) {
+            Ok(c) => self
+                .check_variables(&c.variables, loc, known)
+                .then_some(c.item),
+            Err(e) => {
+                self.problem(loc, format!("invalid template '{source}': {e}"));
+                None
+            }
+        }
+    }
+
+    /// Compiles a structured value and checks the variables it reads.
+    pub fn value(
+        &mut self,
+        value: &serde_json::Value,
+        loc: Loc,
+        known: &BTreeSet<String>,
+    ) -> Option<ValueTemplate> {
+        match self.compiler.value(value) {
+            Ok(c) => self
+                .check_variables(&c.variables, loc, known)
+                .then_some(c.item),
+            Err(e) => {
+                self.problem(loc, format!("invalid template: {e}"));
+                None
+            }
+        }
+    }
+
+    fn check_variables(
+        &mut self,
+        used: &BTreeSet<String>,
+        loc: Loc,
+        known: &BTreeSet<String>,
+    ) -> bool {
+        let unknown: Vec<&String> = used.iter().filter(|v| !known.contains(*v)).collect();
+        for name in &unknown {
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            self.problem(
+                loc,
+                format!(
+                    "unknown variable `{name}`; expected one of: {} (or a function: uuid, random_int, random_float, choice, now_ms)",
+                    list_or_none(&names)
+                ),
+            );
+        }
+        unknown.is_empty()
+    }
+}
+
+/// Validates `raw`; `base_dir` resolves relative paths, `host` overrides
+/// the file's host.
+pub fn build(
+    raw: RawScenario,
+    source: &str,
+    base_dir: &Path,
+    host: Option<&str>,
+) -> Result<Plan, Vec<Problem>> {
+    let top = Loc { line: 1, column: 1 };
+    let mut cx = Ctx {
+        compiler: Compiler::new(),
+        stats: StatTable::default(),
+        host: None,
+        timeout: raw.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0),
+        default_headers: raw.headers,
+        problems: Vec::new(),
+    };
+    let host_text = host
+        .map(str::to_string)
+        .or_else(|| raw.host.as_ref().map(|h| h.value.clone()));
+    if let Some(text) = &host_text {
+        let loc = raw
+            .host
+            .as_ref()
+            .filter(|_| host.is_none())
+            .map_or(top, Loc::of);
+        match Origin::parse(text) {
+            Ok(origin) => cx.host = Some(origin),
+            Err(e) => cx.problem(loc, format!("host: {e}")),
+        }
+    }
+    let globals: Vec<(String, minijinja::Value)> = raw
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), minijinja::Value::from(Serde(v))))
+        .collect();
+    let data = raw.data.as_ref().and_then(|d| {
+        DataSource::load(&base_dir.join(&d.file.value), d.order)
+            .map_err(|e| cx.problem(Loc::of(&d.file), e))
+            .ok()
+    });
+    let mut known: BTreeSet<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
+    known.extend(raw.vars.keys().cloned());
+    if let Some(d) = &data {
+        known.extend(d.columns().iter().cloned());
+    }
+    if raw.users.is_empty() {
+        cx.problem(top, "no users: add at least one entry under `users:`");
+    }
+    let user_types: Vec<UserType> = raw
+        .users
+        .iter()
+        .filter_map(|u| user_type(&mut cx, &known, u))
+        .collect();
+    let load = load_spec(&mut cx, raw.load.as_ref().unwrap_or(&RawLoad::default()));
+    let mut thresholds = Vec::new();
+    for entry in &raw.thresholds {
+        for (name, expr) in &entry.value.0 {
+            match threshold::parse_expr(name.clone(), expr) {
+                Ok(t) => thresholds.push(t),
+                Err(e) => cx.problem(Loc::of(entry), e),
+            }
+        }
+    }
+    for t in &thresholds {
+        if let Some(name) = &t.name {
+            if cx.stats.find(name).is_empty() {
+                let loc = raw
+                    .thresholds
+                    .iter()
+                    .find(|e| e.value.0.iter().any(|(n, _)| n.as_ref() == Some(name)))
+                    .map_or(top, Loc::of);
+                let names: Vec<String> = cx.stats.iter().map(|(_, k)| k.name.clone()).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                cx.problem(
+                    loc,
+                    format!(
+                        "threshold names '{name}', which no step produces; rows: {}",
+                        list_or_none(&names)
+                    ),
+                );
+            }
+        }
+    }
+    if !cx.problems.is_empty() {
+        let mut problems = cx.problems;
+        problems.sort_by_key(|p| (p.loc.line, p.loc.column));
+        return Err(problems);
+    }
+    Ok(Plan {
+        source: source.to_string(),
+        stats: Arc::new(cx.stats),
+        user_types,
+        load,
+        thresholds,
+        data: data.map(Arc::new),
+        globals: Arc::new(globals),
+        insecure: raw.insecure.unwrap_or(false),
+        host: host_text,
+    })
+}
+
+fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -> Option<UserType> {
+    let loc = Loc::of(raw);
+    let u = &raw.value;
+    let mut known = globals.clone();
+    steps::declared_names(&u.on_start, &mut known);
+    for t in u.tasks.iter().flatten() {
+        steps::declared_names(&t.value.steps, &mut known);
+    }
+    steps::declared_names(u.steps.as_deref().unwrap_or_default(), &mut known);
+    let mut scope = Scope { known, marks: 0 };
+    let on_start = steps::build(cx, &mut scope, &u.on_start);
+    let tasks: Vec<Task> = match (&u.tasks, &u.steps) {
+        (Some(tasks), None) if !tasks.is_empty() => tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Task {
+                name: t
+                    .value
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("task {}", i + 1)),
+                weight: t.value.weight.unwrap_or(1),
+                steps: steps::build(cx, &mut scope, &t.value.steps),
+            })
+            .collect(),
+        (None, Some(steps)) => vec![Task {
+            name: u.name.clone(),
+            weight: 1,
+            steps: steps::build(cx, &mut scope, steps),
+        }],
+        _ => {
+            cx.problem(
+                loc,
+                format!(
+                    "user '{}' needs either `tasks` (a non-empty list) or `steps`",
+                    u.name
+                ),
+            );
+            return None;
+        }
+    };
+    if let Some(t) = u.tasks.iter().flatten().find(|t| t.value.weight == Some(0)) {
+        cx.problem(Loc::of(t), "a task's weight must be at least 1");
+    }
+    let weight = match (u.weight, u.count) {
+        (Some(_), Some(_)) => {
+            cx.problem(loc, format!("user '{}': give `weight` (a share of --users) or `count` (a fixed number), not both", u.name));
+            return None;
+        }
+        (Some(0), None) => {
+            cx.problem(loc, format!("user '{}': weight must be at least 1", u.name));
+            return None;
+        }
+        (Some(w), None) => w,
+        (None, Some(_)) => 0,
+        (None, None) => 1,
+    };
+    let wait = match u.wait {
+        None => Wait::None,
+        Some(WaitValue::Constant(d)) if d.is_zero() => Wait::None,
+        Some(WaitValue::Constant(d)) => Wait::Constant(d),
+        Some(WaitValue::Between(a, b)) => Wait::Between(a, b),
+        Some(WaitValue::Pacing(d)) => Wait::Pacing(d),
+    };
+    Some(UserType {
+        name: u.name.clone(),
+        weight,
+        count: u.count,
+        wait,
+        on_start,
+        tasks,
+        marks: scope.marks,
+    })
+}
+
+fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
+    let mut stages = Vec::new();
+    if let Some(list) = &raw.stages {
+        let loc = Loc::of(list);
+        for s in &list.value {
+            let target = match (s.users, s.rate) {
+                (Some(u), None) => StageTarget::Users(u.0 as f64),
+                (None, Some(r)) => StageTarget::Rate(r.0),
+                _ => {
+                    cx.problem(loc, "each stage needs exactly one of `users` or `rate`");
+                    continue;
+                }
+            };
+            stages.push(Stage {
+                duration: s.duration.0,
+                target,
+            });
+        }
+        let users = stages
+            .iter()
+            .filter(|s| matches!(s.target, StageTarget::Users(_)))
+            .count();
+        if users != 0 && users != stages.len() {
+            cx.problem(loc, "stages ramp either `users` or `rate`, not a mix");
+        }
+        if stages.is_empty() && list.value.is_empty() {
+            cx.problem(loc, "`stages` is empty");
+        }
+    }
+    let top = Loc { line: 1, column: 1 };
+    if raw.users.is_some() && raw.rate.is_some() {
+        cx.problem(
+            top,
+            "load: give `users` (closed model) or `rate` (open model), not both",
+        );
+    }
+    if raw.rate.is_some_and(|r| r.0.is_nan() || r.0 <= 0.0) {
+        cx.problem(top, "load: rate must be above 0");
+    }
+    LoadSpec {
+        users: raw.users.map(|c| c.0),
+        spawn_rate: raw.spawn_rate.map(|r| r.0),
+        run_time: raw.run_time.map(|d| d.0),
+        rate: raw.rate.map(|r| r.0),
+        max_users: raw.max_users.map(|c| c.0),
+        iterations: raw.iterations.map(|c| c.0),
+        stop_timeout: raw.stop_timeout.map(|d| d.0),
+        stages,
+    }
+}

@@ -1,0 +1,50 @@
+//! Scenario files (YAML): who the users are and what they do. Parsed and
+//! validated into a [`Plan`] before any load starts; every error names
+//! file, line and column and says what was expected.
+
+mod build;
+mod data;
+mod error;
+mod plan;
+mod raw;
+mod steps;
+mod values;
+
+use std::path::Path;
+
+pub use data::DataSource;
+pub use error::{Loc, Problem, ScenarioError};
+pub use plan::{LoadSpec, Plan, Stage, StageTarget, Step, Task, UserType, Wait};
+pub use raw::DataOrder;
+
+/// Reads and validates the scenario at `path`; `host` overrides its host.
+pub fn load(path: &Path, host: Option<&str>) -> Result<Plan, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, &file, base, host)
+}
+
+/// Validates scenario `text` read from `file`; relative paths in it resolve
+/// against `base_dir`.
+pub fn parse(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    host: Option<&str>,
+) -> Result<Plan, ScenarioError> {
+    let invalid = |problems| ScenarioError::Invalid {
+        file: file.to_string(),
+        text: text.to_string(),
+        problems,
+    };
+    let raw: raw::RawScenario =
+        serde_saphyr::from_str(text).map_err(|e| invalid(vec![error::from_parse(&e)]))?;
+    build::build(raw, file, base_dir, host).map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests;

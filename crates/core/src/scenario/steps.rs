@@ -1,0 +1,327 @@
+//! Turns the steps of a task into executable steps: compiles templates,
+//! checks every variable they read, folds `check` and `extract` steps into
+//! the `http` step before them, and links a `poll`'s `from` to its step.
+
+use std::collections::BTreeSet;
+
+use http::Method;
+use regex::Regex;
+use serde_saphyr::Spanned;
+
+use super::build::Ctx;
+use super::error::Loc;
+use super::plan::{Step, Wait};
+use super::raw::{RawCheck, RawExtract, RawHttp, RawStep};
+use super::values::WaitValue;
+use crate::metrics::RowKind;
+use crate::protocols::http::{
+    default_group, Body, Check, Extract, HttpStep, JsonCheck, JsonExpect, JsonPathExpr, PollStep,
+    RequestTemplate, Source, StatusSet, Target,
+};
+use crate::template::Text;
+
+/// Variables a user type may read, and its marks.
+pub struct Scope {
+    /// Names templates of this user type may use.
+    pub known: BTreeSet<String>,
+    /// Marks handed out so far.
+    pub marks: usize,
+}
+
+/// Builds one list of steps (a task, or `on_start`).
+pub fn build(cx: &mut Ctx, scope: &mut Scope, raw: &[Spanned<RawStep>]) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    // Row names of the http steps built so far, with their index in `steps`.
+    let mut named: Vec<(String, usize)> = Vec::new();
+    for item in raw {
+        let loc = Loc::of(item);
+        match &item.value {
+            RawStep::Http(h) => {
+                if let Some(step) = http_step(cx, scope, h, loc) {
+                    named.push((cx.stats.key(step.stat).name.clone(), steps.len()));
+                    steps.push(Step::Http(step));
+                }
+            }
+            RawStep::Check(c) => {
+                let check = check(cx, c);
+                match steps.last_mut() {
+                    Some(Step::Http(h)) => {
+                        if h.expect == StatusSet::below_400() {
+                            if let Some(s) = &check.status {
+                                h.expect = s.clone();
+                            }
+                        }
+                        h.checks.push(check);
+                    }
+                    _ => cx.problem(loc, "`check` must follow an `http` step: it checks that step's response"),
+                }
+            }
+            RawStep::Extract(map) => {
+                let extracts: Vec<Extract> = map
+                    .iter()
+                    .filter_map(|(var, spec)| extract(cx, var, spec))
+                    .collect();
+                match steps.last_mut() {
+                    Some(Step::Http(h)) => h.extracts.extend(extracts),
+                    _ => cx.problem(loc, "`extract` must follow an `http` step: it reads that step's response"),
+                }
+            }
+            RawStep::Poll(p) => {
+                let Some(request) = http_step(cx, scope, &p.http, loc) else { continue };
+                let from = match &p.from {
+                    None => None,
+                    Some(name) => match named.iter().rev().find(|(n, _)| *n == name.value) {
+                        Some(&(_, index)) => Some(mark(scope, &mut steps[index])),
+                        None => {
+                            let earlier: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+                            cx.problem(
+                                Loc::of(name),
+                                format!(
+                                    "`from: {}` names no earlier http step of this task; earlier steps: {}",
+                                    name.value,
+                                    list_or_none(&earlier)
+                                ),
+                            );
+                            None
+                        }
+                    },
+                };
+                let until = check(cx, &p.until);
+                let stat = cx.stats.intern("POLL", &p.name, RowKind::Derived);
+                steps.push(Step::Poll(PollStep {
+                    request: request.request,
+                    request_stat: request.stat,
+                    request_timeout: request.timeout,
+                    expect: request.expect,
+                    until,
+                    every: p.every.0,
+                    timeout: p.timeout.0,
+                    stat,
+                    from,
+                }));
+            }
+            RawStep::Sleep(w) => match *w {
+                WaitValue::Constant(d) => steps.push(Step::Sleep(Wait::Constant(d))),
+                WaitValue::Between(a, b) => steps.push(Step::Sleep(Wait::Between(a, b))),
+                WaitValue::Pacing(_) => cx.problem(loc, "`pacing` is for a user's `wait`; a sleep takes a duration or {between: [a, b]}"),
+            },
+            RawStep::Set(map) => {
+                let mut vars = Vec::new();
+                for (name, value) in map {
+                    if let Some(item) = cx.value(&value.value, Loc::of(value), &scope.known) {
+                        vars.push((name.clone(), item));
+                    }
+                }
+                steps.push(Step::Set(vars));
+            }
+        }
+    }
+    steps
+}
+
+/// Names set by `extract` and `set` anywhere in `raw`.
+pub fn declared_names(raw: &[Spanned<RawStep>], out: &mut BTreeSet<String>) {
+    for item in raw {
+        match &item.value {
+            RawStep::Extract(map) => out.extend(map.keys().cloned()),
+            RawStep::Set(map) => out.extend(map.keys().cloned()),
+            _ => {}
+        }
+    }
+}
+
+fn mark(scope: &mut Scope, step: &mut Step) -> usize {
+    let Step::Http(h) = step else {
+        unreachable!("only http steps are named")
+    };
+    *h.mark.get_or_insert_with(|| {
+        scope.marks += 1;
+        scope.marks - 1
+    })
+}
+
+fn http_step(cx: &mut Ctx, scope: &Scope, h: &RawHttp, loc: Loc) -> Option<HttpStep> {
+    let method = match &h.method {
+        None => Method::GET,
+        Some(m) => match Method::from_bytes(m.value.to_ascii_uppercase().as_bytes()) {
+            Ok(m) => m,
+            Err(_) => {
+                cx.problem(Loc::of(m), format!("invalid HTTP method '{}'", m.value));
+                return None;
+            }
+        },
+    };
+    let target = match (&h.path, &h.url) {
+        (Some(path), None) => {
+            let text = cx.text(&path.value, Loc::of(path), &scope.known)?;
+            let Some((origin, base)) = cx.host.clone() else {
+                cx.problem(Loc::of(path), "no host to send this path to: set `host:` at the top of the scenario or pass --host");
+                return None;
+            };
+            Target::Path {
+                origin,
+                base,
+                path: text,
+            }
+        }
+        (None, Some(url)) => Target::Url(cx.text(&url.value, Loc::of(url), &scope.known)?),
+        _ => {
+            cx.problem(
+                loc,
+                "an http step needs exactly one of `path` (under the host) or `url`",
+            );
+            return None;
+        }
+    };
+    let mut query = Vec::new();
+    for (k, v) in &h.query {
+        query.push((k.clone(), cx.text(&v.value, Loc::of(v), &scope.known)?));
+    }
+    let mut headers: Vec<(String, Text)> = Vec::new();
+    let sources: Vec<(String, String, Loc)> = cx
+        .default_headers
+        .iter()
+        .chain(h.headers.iter())
+        .map(|(k, v)| (k.clone(), v.value.clone(), Loc::of(v)))
+        .collect();
+    for (k, v, at) in sources {
+        let text = cx.text(&v, at, &scope.known)?;
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+        headers.push((k, text));
+    }
+    let body = match (&h.body, &h.json) {
+        (None, None) => Body::Empty,
+        (Some(b), None) => Body::Text(cx.text(&b.value, Loc::of(b), &scope.known)?),
+        (None, Some(j)) => Body::Json(cx.value(&j.value, Loc::of(j), &scope.known)?),
+        (Some(_), Some(_)) => {
+            cx.problem(loc, "an http step has either `body` or `json`, not both");
+            return None;
+        }
+    };
+    let expect = match &h.status {
+        None => StatusSet::below_400(),
+        Some(s) => match StatusSet::parse(&s.value.0) {
+            Ok(set) => set,
+            Err(e) => {
+                cx.problem(Loc::of(s), e);
+                return None;
+            }
+        },
+    };
+    let request = match RequestTemplate::new(method.clone(), target, query, headers, body) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.problem(loc, e);
+            return None;
+        }
+    };
+    let name = h.name.clone().unwrap_or_else(|| request.display_target());
+    let stat = cx.stats.intern(method.as_str(), &name, RowKind::Request);
+    Some(HttpStep {
+        request,
+        stat,
+        timeout: h.timeout.map_or(cx.timeout, |t| t.0),
+        expect,
+        checks: Vec::new(),
+        extracts: Vec::new(),
+        mark: None,
+    })
+}
+
+fn check(cx: &mut Ctx, c: &RawCheck) -> Check {
+    let status = c
+        .status
+        .as_ref()
+        .and_then(|s| match StatusSet::parse(&s.value.0) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                cx.problem(Loc::of(s), e);
+                None
+            }
+        });
+    let mut json = Vec::new();
+    let (loc, checks) = match &c.json {
+        Some(j) => (Loc::of(j), j.value.0.as_slice()),
+        None => (Loc { line: 1, column: 1 }, &[][..]),
+    };
+    for j in checks {
+        let path = match JsonPathExpr::parse(&j.path) {
+            Ok(p) => p,
+            Err(e) => {
+                cx.problem(loc, e);
+                continue;
+            }
+        };
+        let expect = match (&j.equals, &j.not_equals, j.exists) {
+            (Some(v), None, None) => JsonExpect::Equals(v.clone()),
+            (None, Some(v), None) => JsonExpect::NotEquals(v.clone()),
+            (None, None, Some(e)) => JsonExpect::Exists(e),
+            _ => {
+                cx.problem(
+                    loc,
+                    "a json check needs exactly one of `equals`, `not_equals` or `exists`",
+                );
+                continue;
+            }
+        };
+        json.push(JsonCheck { path, expect });
+    }
+    Check {
+        status,
+        body_contains: c.body_contains.0.clone(),
+        json,
+    }
+}
+
+fn extract(cx: &mut Ctx, var: &str, spec: &Spanned<RawExtract>) -> Option<Extract> {
+    let loc = Loc::of(spec);
+    let s = &spec.value;
+    let source = match (&s.json, &s.regex, &s.header) {
+        (Some(path), None, None) => Source::Json(
+            JsonPathExpr::parse(path)
+                .map_err(|e| cx.problem(loc, e))
+                .ok()?,
+        ),
+        (None, Some(re), None) => {
+            let re = Regex::new(re)
+                .map_err(|e| cx.problem(loc, format!("invalid regex for {var}: {e}")))
+                .ok()?;
+            let group = s.group.unwrap_or_else(|| default_group(&re));
+            if group >= re.captures_len() {
+                cx.problem(loc, format!("regex for {var} has no group {group}"));
+                return None;
+            }
+            Source::Regex(re, group)
+        }
+        (None, None, Some(h)) => match http::HeaderName::from_bytes(h.as_bytes()) {
+            Ok(name) => Source::Header(name),
+            Err(_) => {
+                cx.problem(loc, format!("invalid header name '{h}'"));
+                return None;
+            }
+        },
+        _ => {
+            cx.problem(
+                loc,
+                format!("extract {var}: expected exactly one of `json`, `regex` or `header`"),
+            );
+            return None;
+        }
+    };
+    if s.group.is_some() && s.regex.is_none() {
+        cx.problem(loc, "`group` only applies to `regex`");
+    }
+    Some(Extract {
+        var: var.to_string(),
+        source,
+    })
+}
+
+/// `a, b, c`, or `none`.
+pub fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
