@@ -7,6 +7,7 @@
 //! turns the merged result into terminal views, CSV and JSON files and a
 //! verdict.
 
+pub mod engine;
 pub mod metrics;
 pub mod protocols;
 pub mod report;

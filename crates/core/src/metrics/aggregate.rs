@@ -138,6 +138,7 @@ pub struct Aggregate {
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
+    errors: Vec<(String, u64)>,
     history: Vec<HistoryPoint>,
     closed_at: Duration,
 }
@@ -155,6 +156,7 @@ impl Aggregate {
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
+            errors: Vec::new(),
             history: Vec::new(),
             closed_at: Duration::ZERO,
         }
@@ -185,6 +187,12 @@ impl Aggregate {
         self.connections.merge(&interval.connections);
         self.arrivals.merge(&interval.arrivals);
         self.lag.merge(&interval.lag);
+        for (message, n) in interval.errors {
+            match self.errors.iter_mut().find(|(m, _)| *m == message) {
+                Some((_, total)) => *total += n,
+                None => self.errors.push((message, n)),
+            }
+        }
     }
 
     /// Ends the open interval at `elapsed` with `users` alive and appends
@@ -257,6 +265,11 @@ impl Aggregate {
     /// Event-loop lag of all workers over the run.
     pub fn lag(&self) -> &Latency {
         &self.lag
+    }
+
+    /// Scenario errors outside requests, by message.
+    pub fn errors(&self) -> &[(String, u64)] {
+        &self.errors
     }
 
     /// Every closed second, oldest first.

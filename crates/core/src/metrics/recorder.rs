@@ -84,6 +84,9 @@ impl ConnectTally {
 /// How punctually iterations started compared with when they were due.
 #[derive(Clone, Debug, Default)]
 pub struct ArrivalTally {
+    /// Open model: arrivals generated (due); those not started by the end
+    /// were still waiting in line.
+    pub due: u64,
     /// Iterations started.
     pub started: u64,
     /// Iterations that started more than [`LATE_AFTER`] after they were due.
@@ -100,6 +103,7 @@ pub const LATE_AFTER: Duration = Duration::from_millis(10);
 impl ArrivalTally {
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &ArrivalTally) {
+        self.due += other.due;
         self.started += other.started;
         self.late += other.late;
         self.queued += other.queued;
@@ -120,6 +124,9 @@ pub struct Interval {
     pub arrivals: ArrivalTally,
     /// Event-loop lag of the worker, sampled by its probe.
     pub lag: Latency,
+    /// Scenario errors that are not request failures (a `set` whose
+    /// template failed, ...), by message.
+    pub errors: Vec<(String, u64)>,
 }
 
 /// One worker's recorder. Users of a worker share it through
@@ -132,6 +139,7 @@ pub struct Recorder {
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
+    errors: Vec<(String, u64)>,
 }
 
 /// Seconds since the Unix epoch, for failure timestamps.
@@ -150,6 +158,7 @@ impl Recorder {
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -214,9 +223,22 @@ impl Recorder {
         self.arrivals.delay.record(delay);
     }
 
+    /// Open model: an arrival was generated.
+    pub fn arrival_due(&mut self) {
+        self.arrivals.due += 1;
+    }
+
     /// The worker's event loop woke up `lag` later than asked.
     pub fn lag(&mut self, lag: Duration) {
         self.lag.record(lag);
+    }
+
+    /// A scenario error outside any request (counted, never a panic).
+    pub fn error(&mut self, message: &str) {
+        match self.errors.iter_mut().find(|(m, _)| m == message) {
+            Some((_, n)) => *n += 1,
+            None => self.errors.push((message.to_string(), 1)),
+        }
     }
 
     /// Takes what was recorded since the last call and starts afresh.
@@ -235,6 +257,7 @@ impl Recorder {
             connections: std::mem::take(&mut self.connections),
             arrivals: std::mem::take(&mut self.arrivals),
             lag: std::mem::take(&mut self.lag),
+            errors: std::mem::take(&mut self.errors),
         }
     }
 }

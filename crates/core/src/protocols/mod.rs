@@ -80,6 +80,16 @@ impl Context {
     }
 }
 
+impl Drop for Context {
+    /// A user aborted at the end of the run is dropped mid-request: what it
+    /// was measuring counts as interrupted, neither success nor failure.
+    fn drop(&mut self) {
+        if !self.in_flight.is_empty() {
+            self.interrupt();
+        }
+    }
+}
+
 /// What the iteration does after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {

@@ -1,0 +1,262 @@
+//! The controller: starts the workers, spawns and retires users along the
+//! shape, merges the workers' recordings every second, and ends the run —
+//! at the run time, when the iterations are spent, or on Ctrl-C — draining
+//! users gracefully and collecting the last samples.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{interval, Instant, MissedTickBehavior};
+
+use super::config::{Model, RunConfig};
+use super::mix::Mix;
+use super::selfwatch::{ResourceSample, SelfWatch};
+use super::worker::{self, Command, WorkerHandle};
+use super::{EngineError, Observer, Progress, RunOutcome, RunShared, StopReason};
+use crate::metrics::Aggregate;
+use crate::protocols::http::ClientSettings;
+use crate::scenario::Plan;
+
+/// How often the controller looks at the shape and the clock.
+const TICK: Duration = Duration::from_millis(50);
+/// How often workers hand over their recordings.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Spawns closed-model users along the shape, at the spawn rate, in the
+/// order of the user mix; retires the newest first.
+struct Spawner {
+    mix: Mix,
+    spawned: Vec<usize>,
+    credit: f64,
+    last: Duration,
+}
+
+impl Spawner {
+    fn tick(&mut self, t: Duration, config: &RunConfig, workers: &[WorkerHandle]) {
+        let dt = t.saturating_sub(self.last).as_secs_f64();
+        self.last = t;
+        let desired = match config.model {
+            Model::Closed { .. } => (config.shape.target(t) + 1e-9).floor().max(0.0) as u64,
+            // Open model: only the fixed-count users are spawned here.
+            Model::Open { .. } => self.mix.fixed_users(),
+        } as usize;
+        let current = self.spawned.len();
+        if desired > current {
+            let rate = match config.model {
+                Model::Closed {
+                    spawn_rate: Some(r),
+                } => Some(r),
+                // A constant count starts evenly within the first second.
+                _ if config.shape.is_constant() || matches!(config.model, Model::Open { .. }) => {
+                    Some(desired.max(1) as f64)
+                }
+                _ => None,
+            };
+            let allowed = match rate {
+                Some(r) => {
+                    self.credit = (self.credit + r * dt).min(desired as f64);
+                    let whole = self.credit.floor();
+                    self.credit -= whole;
+                    whole as usize
+                }
+                None => desired - current,
+            };
+            for _ in 0..allowed.min(desired - current) {
+                let Some(type_index) = self.mix.type_of(self.spawned.len() as u64) else {
+                    break;
+                };
+                let w = self.spawned.len() % workers.len();
+                let _ = workers[w].commands.send(Command::Spawn { type_index });
+                self.spawned.push(w);
+            }
+        } else {
+            self.credit = 0.0;
+            for _ in desired..current {
+                if let Some(w) = self.spawned.pop() {
+                    let _ = workers[w].commands.send(Command::Retire);
+                }
+            }
+        }
+    }
+
+    /// True when every user the shape will ever want exists and no more
+    /// can be spawned (only fixed-count types, all spawned).
+    fn exhausted(&self) -> bool {
+        self.mix.type_of(self.spawned.len() as u64).is_none()
+    }
+}
+
+/// Runs `plan` under `config`, reporting each second to `observer`.
+pub async fn drive(
+    plan: Arc<Plan>,
+    config: RunConfig,
+    handle_signals: bool,
+    observer: &mut dyn Observer,
+) -> Result<RunOutcome, EngineError> {
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let run = Arc::new(RunShared::new(config.clone(), start));
+    let http = Arc::new(ClientSettings::new(plan.insecure));
+    let workers = (0..config.threads)
+        .map(|i| worker::start(i, plan.clone(), run.clone(), http.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(EngineError::Worker)?;
+    let mut aggregate = Aggregate::new(plan.stats.clone());
+    let mut watch = SelfWatch::new();
+    let mut resources: Vec<ResourceSample> = Vec::new();
+    let mut spawner = Spawner {
+        mix: Mix::new(&plan.user_types),
+        spawned: Vec::new(),
+        credit: 0.0,
+        last: Duration::ZERO,
+    };
+    let mut signals = if handle_signals {
+        Some(signal_stream())
+    } else {
+        None
+    };
+    let mut ticker = interval(TICK);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut next_flush = start + INTERVAL;
+    let mut drain_until: Option<Option<Instant>> = None;
+    let mut reason = StopReason::RunTime;
+    let mut peak_users = 0;
+    loop {
+        let interrupted = tokio::select! {
+            _ = ticker.tick() => false,
+            Some(()) = next_signal(&mut signals) => true,
+        };
+        let now = Instant::now();
+        let t = now - start;
+        let live = run.live_users.load(Ordering::Relaxed);
+        peak_users = peak_users.max(live);
+        if interrupted && drain_until.is_some() {
+            break; // a second Ctrl-C: stop at once
+        }
+        let end = if interrupted {
+            Some(StopReason::Interrupted)
+        } else if drain_until.is_some() {
+            None
+        } else if config.run_time.is_some_and(|d| t >= d) {
+            Some(StopReason::RunTime)
+        } else if run.exhausted() {
+            Some(StopReason::Iterations)
+        } else if live == 0 && spawner.exhausted() && t > INTERVAL {
+            Some(StopReason::UsersDone)
+        } else {
+            spawner.tick(t, &config, &workers);
+            None
+        };
+        if let Some(why) = end {
+            reason = why;
+            for w in &workers {
+                let _ = w.commands.send(Command::Drain);
+            }
+            // Spent iterations finish without a deadline: each is bounded by
+            // its own timeouts. Otherwise running tasks get --stop-timeout.
+            drain_until = Some(match why {
+                StopReason::Iterations | StopReason::UsersDone => config
+                    .run_time
+                    .map(|d| start + d.max(t) + config.stop_timeout),
+                _ => Some(now + config.stop_timeout),
+            });
+        }
+        if let Some(until) = drain_until {
+            if live == 0 || until.is_some_and(|u| now >= u) {
+                break;
+            }
+        }
+        if now >= next_flush {
+            next_flush += INTERVAL;
+            for interval in flush(&workers, Command::Flush).await {
+                aggregate.absorb(interval);
+            }
+            aggregate.close_interval(t, live);
+            let sample = watch.sample(t);
+            resources.push(sample);
+            observer.interval(&Progress {
+                elapsed: t,
+                planned: config.run_time,
+                users: live,
+                target: config.shape.target(t),
+                config: &config,
+                aggregate: &aggregate,
+                resources: &sample,
+                draining: drain_until.is_some(),
+            });
+        }
+    }
+    let elapsed = start.elapsed();
+    for interval in flush(&workers, Command::Stop).await {
+        aggregate.absorb(interval);
+    }
+    aggregate.close_interval(elapsed, 0);
+    resources.push(watch.sample(elapsed));
+    for w in workers {
+        w.join();
+    }
+    Ok(RunOutcome {
+        aggregate,
+        resources,
+        started_at,
+        elapsed,
+        stopped_by: reason,
+        config,
+        peak_users,
+    })
+}
+
+/// Sends `make(reply)` to every worker and gathers the intervals.
+async fn flush(
+    workers: &[WorkerHandle],
+    make: fn(oneshot::Sender<crate::metrics::Interval>) -> Command,
+) -> Vec<crate::metrics::Interval> {
+    let mut replies = Vec::with_capacity(workers.len());
+    for w in workers {
+        let (tx, rx) = oneshot::channel();
+        if w.commands.send(make(tx)).is_ok() {
+            replies.push(rx);
+        }
+    }
+    let mut out = Vec::with_capacity(replies.len());
+    for rx in replies {
+        if let Ok(interval) = rx.await {
+            out.push(interval);
+        }
+    }
+    out
+}
+
+/// Ctrl-C (and SIGTERM on Unix) as a stream of events.
+fn signal_stream() -> mpsc::UnboundedReceiver<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ctrl_c = tx.clone();
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if ctrl_c.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            while term.recv().await.is_some() {
+                if tx.send(()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn next_signal(signals: &mut Option<mpsc::UnboundedReceiver<()>>) -> Option<()> {
+    match signals {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
