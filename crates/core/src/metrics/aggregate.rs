@@ -204,10 +204,13 @@ impl Aggregate {
         let mut rows = Vec::new();
         let mut interval_requests = StatCounters::default();
         for (i, slot) in self.pending.iter_mut().enumerate() {
-            let Some(counters) = slot.take() else {
-                continue;
-            };
             let id = StatId(i as u32);
+            // Every row seen so far gets a line, active this second or not.
+            let counters = match slot.take() {
+                Some(c) => c,
+                None if self.totals[i].is_idle() => continue,
+                None => StatCounters::default(),
+            };
             if self.table.key(id).row == RowKind::Request {
                 interval_requests.merge(&counters);
             }
@@ -315,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn history_rows_only_for_active_stats_and_totals_accumulate() {
+    fn history_rows_for_rows_seen_so_far_and_totals_accumulate() {
         let mut agg = Aggregate::new(table());
         let mut r = Recorder::new(2);
         r.success(StatId(0), Duration::from_millis(1), 0);
@@ -323,10 +326,16 @@ mod tests {
         agg.close_interval(Duration::from_secs(1), 1);
         agg.absorb(r.take_interval());
         let p = agg.close_interval(Duration::from_secs(2), 1).clone();
-        assert_eq!(p.rows.len(), 1, "only Aggregated when idle");
+        assert_eq!(
+            p.rows.len(),
+            2,
+            "the row seen before, idle now, and Aggregated"
+        );
+        assert_eq!(p.rows[0].stat, Some(StatId(0)));
         assert_eq!(p.rows[0].interval.requests, 0);
-        assert_eq!(p.rows[0].total.requests, 1);
-        assert!((p.rows[0].total.rps - 0.5).abs() < 1e-9);
+        assert_eq!(p.rows[1].interval.requests, 0);
+        assert_eq!(p.rows[1].total.requests, 1);
+        assert!((p.rows[1].total.rps - 0.5).abs() < 1e-9);
         assert_eq!(agg.history().len(), 2);
     }
 

@@ -186,6 +186,14 @@ impl Threshold {
         }
     }
 
+    /// True for latency metrics, which cannot hold without samples.
+    pub fn needs_samples(&self) -> bool {
+        matches!(
+            self.metric,
+            Metric::Percentile(_) | Metric::Mean | Metric::Min | Metric::Max
+        )
+    }
+
     /// True when `actual` meets the criterion.
     pub fn passes(&self, actual: f64) -> bool {
         self.op.holds(actual, self.limit)
