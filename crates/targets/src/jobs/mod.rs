@@ -180,8 +180,17 @@ pub async fn serve(
     config
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let state = JobsState::new(config);
+    serve_state(listener, JobsState::new(config), shutdown).await
+}
 
+/// Like [`serve`], with a state the caller keeps a handle on (to read
+/// [`JobsState::stats`] while or after serving). The state's config must be
+/// valid (see [`JobsConfig::validate`]).
+pub async fn serve_state(
+    listener: TcpListener,
+    state: JobsState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // One shutdown future, two listeners: the server and the worker. If the
     // server fails, `stop` is dropped and the worker stops as well.
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
