@@ -41,8 +41,10 @@ pub fn parse(
         text: text.to_string(),
         problems,
     };
-    let raw: raw::RawScenario =
-        serde_saphyr::from_str(text).map_err(|e| invalid(vec![error::from_parse(&e)]))?;
+    // YAML 1.2 booleans only: `equals: y` or `equals: no` stay strings.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let raw: raw::RawScenario = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| invalid(vec![error::from_parse(&e)]))?;
     build::build(raw, file, base_dir, host).map_err(invalid)
 }
 

@@ -224,3 +224,15 @@ fn every_problem_is_reported_at_once_in_file_order() {
     assert!(shown.starts_with("s.yaml:5:"), "{shown}");
     assert!(shown.contains("2 errors in s.yaml"), "{shown}");
 }
+
+#[test]
+fn yaml_1_1_booleans_stay_strings() {
+    let plan = parse_ok(
+        "host: http://h\nusers:\n  - name: a\n    steps:\n      - http: { path: /a }\n      - check: { json: { path: $.answer, equals: no } }\n",
+    );
+    let Step::Http(h) = &plan.user_types[0].tasks[0].steps[0] else {
+        panic!("http")
+    };
+    let shown = format!("{:?}", h.checks[0].json[0].expect);
+    assert!(shown.contains("String(\"no\")"), "{shown}");
+}
