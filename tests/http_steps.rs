@@ -162,11 +162,7 @@ fn thresholds_decide_the_exit_code() {
         "{}",
         text(&fail).0
     );
-    let named = run(&[
-        &base[..],
-        &["--threshold", &format!("\"GET /ok\": max<10s")],
-    ]
-    .concat());
+    let named = run(&[&base[..], &["--threshold", "\"GET /ok\": max<10s"]].concat());
     assert_eq!(code(&named), 0, "{}", text(&named).0);
     let bad = run(&[&base[..], &["--threshold", "p95<soon"]].concat());
     assert_eq!(code(&bad), 2);
