@@ -1,26 +1,23 @@
 //! A user's HTTP connections: one keep-alive HTTP/1.1 connection per origin,
 //! re-opened transparently when the server closes it, every connect counted
-//! and timed.
-//!
-//! Built directly on hyper's connection API rather than a pooled client: a
-//! simulated user owns exactly one connection, like a browser tab or a
-//! device, and the pool's bookkeeping would only cost CPU on the hot path.
+//! and timed. A connection owns its socket and nothing else: responses are
+//! read into a buffer lent by the worker thread (see `wire`).
 
 use std::cell::RefCell;
+use std::io;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use bytes::BytesMut;
+use http::HeaderValue;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
 
 use super::failure::{self, Failure};
 use super::tls;
+use super::wire::{Keep, Parsed, ResponseParser};
 use crate::metrics::Recorder;
 
 /// Where requests go: scheme, host and port.
@@ -115,10 +112,46 @@ impl ClientSettings {
     }
 }
 
+/// A socket, plain or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read_buf(buf).await,
+            Stream::Tls(s) => s.read_buf(buf).await,
+        }
+    }
+
+    /// True when the server closed an idle plain connection (it reads as
+    /// end-of-file). TLS connections are not probed: the retry covers them.
+    fn closed_while_idle(&self) -> bool {
+        match self {
+            Stream::Plain(s) => {
+                !matches!(s.try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+            Stream::Tls(_) => false,
+        }
+    }
+}
+
 /// One open connection.
 struct Conn {
     origin: Origin,
-    sender: http1::SendRequest<Full<Bytes>>,
+    stream: Stream,
 }
 
 /// The connections of one user.
@@ -126,6 +159,8 @@ pub struct Session {
     settings: Arc<ClientSettings>,
     conns: Vec<Conn>,
     recorder: Rc<RefCell<Recorder>>,
+    /// The server closed a connection; the next connect re-opens it.
+    reopen: bool,
 }
 
 impl Session {
@@ -135,111 +170,95 @@ impl Session {
             settings,
             conns: Vec::new(),
             recorder,
+            reopen: false,
         }
     }
 
-    /// Sends `request` to `origin` on the user's connection, opening or
-    /// re-opening it when needed, and returns the response head by
-    /// `deadline`.
+    /// Sends the encoded `request` to `origin` and reads the response by
+    /// `deadline`, opening or re-opening the connection as needed.
     pub async fn send(
         &mut self,
         origin: &Origin,
-        request: Request<Full<Bytes>>,
+        request: &[u8],
+        head: bool,
+        keep: Keep,
         deadline: Instant,
-    ) -> Result<Response<Incoming>, Failure> {
-        let mut request = request;
-        // A second attempt happens only when the request was never written:
-        // the kept-alive connection turned out to be closed.
+    ) -> Result<Parsed, Failure> {
         for attempt in 0..2 {
-            let index = self.ready_connection(origin, deadline).await?;
-            let sender = &mut self.conns[index].sender;
-            match timeout_at(deadline, sender.try_send_request(request)).await {
-                Err(_) => return Err(Failure::Timeout("waiting for the response")),
-                Ok(Ok(response)) => return Ok(response),
-                Ok(Err(mut e)) => match e.take_message() {
-                    Some(unsent) if attempt == 0 => {
+            let (index, reused) = self.connection(origin, deadline).await?;
+            let result =
+                exchange(&mut self.conns[index].stream, request, head, keep, deadline).await;
+            match result {
+                Ok(parsed) => {
+                    if !parsed.keep_alive {
                         self.conns.swap_remove(index);
-                        request = unsent;
+                        self.reopen = true;
                     }
-                    _ => {
-                        self.conns.swap_remove(index);
-                        return Err(failure::from_hyper(e.error()));
+                    return Ok(parsed);
+                }
+                Err((f, answered)) => {
+                    self.conns.swap_remove(index);
+                    self.reopen = true;
+                    // A kept-alive connection the server closed just before
+                    // our request: nothing was answered, so try once more.
+                    let retry = reused
+                        && !answered
+                        && attempt == 0
+                        && matches!(f, Failure::Closed | Failure::Reset);
+                    if !retry {
+                        return Err(f);
                     }
-                },
+                }
             }
         }
         Err(Failure::Closed)
     }
 
-    /// Index of an open, ready connection to `origin`, connecting if needed.
-    async fn ready_connection(
+    /// An open connection to `origin` (index, and whether it was reused).
+    async fn connection(
         &mut self,
         origin: &Origin,
         deadline: Instant,
-    ) -> Result<usize, Failure> {
-        let mut reopened = false;
+    ) -> Result<(usize, bool), Failure> {
         if let Some(i) = self.conns.iter().position(|c| &c.origin == origin) {
-            let ready = timeout_at(deadline, self.conns[i].sender.ready()).await;
-            match ready {
-                Ok(Ok(())) => return Ok(i),
-                Err(_) => return Err(Failure::Timeout("waiting for the connection")),
-                Ok(Err(_)) => {
-                    self.conns.swap_remove(i);
-                    reopened = true;
-                }
+            if !self.conns[i].stream.closed_while_idle() {
+                return Ok((i, true));
             }
+            self.conns.swap_remove(i);
+            self.reopen = true;
         }
         let started = Instant::now();
-        match timeout_at(deadline, self.connect(origin)).await {
-            Ok(Ok(sender)) => {
-                self.recorder
-                    .borrow_mut()
-                    .connected(started.elapsed(), reopened);
+        let result = match timeout_at(deadline, self.connect(origin)).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout("connecting")),
+        };
+        let mut recorder = self.recorder.borrow_mut();
+        match result {
+            Ok(stream) => {
+                recorder.connected(started.elapsed(), std::mem::take(&mut self.reopen));
                 self.conns.push(Conn {
                     origin: origin.clone(),
-                    sender,
+                    stream,
                 });
-                Ok(self.conns.len() - 1)
+                Ok((self.conns.len() - 1, false))
             }
-            Ok(Err(f)) => {
-                self.recorder.borrow_mut().connect_failed();
+            Err(f) => {
+                recorder.connect_failed();
                 Err(f)
-            }
-            Err(_) => {
-                self.recorder.borrow_mut().connect_failed();
-                Err(Failure::Timeout("connecting"))
             }
         }
     }
 
-    async fn connect(&self, origin: &Origin) -> Result<http1::SendRequest<Full<Bytes>>, Failure> {
+    async fn connect(&self, origin: &Origin) -> Result<Stream, Failure> {
         let tcp = TcpStream::connect((origin.host.as_str(), origin.port))
             .await
             .map_err(|e| failure::from_connect(&e))?;
         let _ = tcp.set_nodelay(true);
-        let mut builder = http1::Builder::new();
-        // A fixed, small read buffer keeps idle users cheap; responses
-        // larger than it are read in several passes.
-        builder.read_buf_exact_size(Some(READ_BUFFER));
         if origin.tls {
             let stream = tls::connect(self.settings.tls_config(), &origin.host, tcp).await?;
-            let (sender, conn) = builder
-                .handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| failure::from_hyper(&e))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(sender)
+            Ok(Stream::Tls(Box::new(stream)))
         } else {
-            let (sender, conn) = builder
-                .handshake(TokioIo::new(tcp))
-                .await
-                .map_err(|e| failure::from_hyper(&e))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(sender)
+            Ok(Stream::Plain(tcp))
         }
     }
 
@@ -249,8 +268,94 @@ impl Session {
     }
 }
 
-/// Read buffer per connection.
-const READ_BUFFER: usize = 4096;
+/// Bytes read per call.
+const READ_CHUNK: usize = 16 * 1024;
+/// Buffers kept per worker thread for reuse.
+const POOLED: usize = 64;
+
+thread_local! {
+    /// Read buffers lent to responses being read on this worker thread.
+    static BUFFERS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A read buffer from the worker's pool, returned on drop (also when the
+/// request is cut off).
+struct Lent(BytesMut);
+
+impl Lent {
+    fn take() -> Lent {
+        Lent(
+            BUFFERS
+                .with(|b| b.borrow_mut().pop())
+                .unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK)),
+        )
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        buf.clear();
+        if buf.capacity() <= 4 * READ_CHUNK {
+            BUFFERS.with(|b| {
+                let mut pool = b.borrow_mut();
+                if pool.len() < POOLED {
+                    pool.push(buf);
+                }
+            });
+        }
+    }
+}
+
+/// Writes one request and reads its response. On failure, also says
+/// whether any of the response had arrived.
+async fn exchange(
+    stream: &mut Stream,
+    request: &[u8],
+    head: bool,
+    keep: Keep,
+    deadline: Instant,
+) -> Result<Parsed, (Failure, bool)> {
+    match timeout_at(deadline, stream.write_all(request)).await {
+        Err(_) => return Err((Failure::Timeout("sending the request"), false)),
+        Ok(Err(e)) => return Err((failure::from_io(&e), false)),
+        Ok(Ok(())) => {}
+    }
+    let mut buf = Lent::take();
+    let mut parser = ResponseParser::new(keep, head);
+    loop {
+        match parser.advance(&mut buf.0) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => return Err((Failure::Protocol(e.0), true)),
+        }
+        if buf.0.capacity() - buf.0.len() < 1024 {
+            buf.0.reserve(READ_CHUNK);
+        }
+        let stage = if parser.started() {
+            "reading the body"
+        } else {
+            "waiting for the response"
+        };
+        let n = match timeout_at(deadline, stream.read_buf(&mut buf.0)).await {
+            Err(_) => return Err((Failure::Timeout(stage), parser.started())),
+            Ok(Err(e)) => return Err((failure::from_io(&e), parser.started())),
+            Ok(Ok(n)) => n,
+        };
+        if n == 0 {
+            let started = parser.started();
+            if parser.eof().is_err() {
+                return Err((Failure::Closed, started));
+            }
+            break;
+        }
+    }
+    let leftover = !buf.0.is_empty();
+    let mut parsed = parser.finish();
+    // Bytes after the response mean the connection is out of step.
+    parsed.keep_alive &= !leftover;
+    Ok(parsed)
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,6 @@
 //! Why a request failed, in words that stay the same from one occurrence to
 //! the next so that failures group by cause in every report.
 
-use std::error::Error as _;
 use std::io;
 
 /// The cause of a failed HTTP exchange.
@@ -34,7 +33,7 @@ pub enum Failure {
     /// The request could not be built (bad URL after rendering, ...).
     #[error("{0}")]
     Request(String),
-    /// Anything else hyper reported.
+    /// Any other I/O error.
     #[error("{0}")]
     Other(String),
 }
@@ -56,29 +55,15 @@ pub fn from_connect(e: &io::Error) -> Failure {
     }
 }
 
-/// Classifies an error from hyper.
-pub fn from_hyper(e: &hyper::Error) -> Failure {
-    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-        return Failure::Closed;
+/// Classifies an I/O error while writing a request or reading a response.
+pub fn from_io(e: &io::Error) -> Failure {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted => Failure::Reset,
+        io::ErrorKind::UnexpectedEof => Failure::Closed,
+        _ => Failure::Other(e.to_string()),
     }
-    if e.is_timeout() {
-        return Failure::Timeout("reading the response");
-    }
-    if e.is_parse() || e.is_parse_status() {
-        return Failure::Protocol(e.to_string());
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Failure::Reset,
-                io::ErrorKind::UnexpectedEof => Failure::Closed,
-                _ => Failure::Other(io.to_string()),
-            };
-        }
-        source = s.source();
-    }
-    Failure::Other(e.to_string())
 }
 
 #[cfg(test)]
@@ -95,5 +80,7 @@ mod tests {
         assert!(matches!(from_connect(&dns), Failure::Dns(_)));
         let timeout = io::Error::new(io::ErrorKind::TimedOut, "x");
         assert_eq!(from_connect(&timeout).to_string(), "timeout connecting");
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "x");
+        assert_eq!(from_io(&reset), Failure::Reset);
     }
 }

@@ -9,6 +9,7 @@ mod poll;
 mod request;
 mod step;
 mod tls;
+mod wire;
 
 pub use check::{Check, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};
 pub use client::{ClientSettings, Origin, Session};

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::check::{Check, StatusSet};
 use super::request::RequestTemplate;
 use super::step::perform;
+use super::wire::Keep;
 use crate::metrics::StatId;
 use crate::protocols::{Context, Flow};
 use crate::units::format_duration;
@@ -46,7 +47,11 @@ impl PollStep {
         let deadline = started + self.timeout;
         loop {
             let request_start = cx.begin(self.request_stat);
-            let result = perform(&self.request, self.request_timeout, true, cx).await;
+            let keep = Keep {
+                body: true,
+                headers: false,
+            };
+            let result = perform(&self.request, self.request_timeout, keep, cx).await;
             cx.end(self.request_stat);
             let elapsed = request_start.elapsed();
             let mut done = false;

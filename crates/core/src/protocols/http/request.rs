@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::Full;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::client::Origin;
 use super::failure::Failure;
+use super::wire::encode_request;
 use crate::template::{Text, ValueTemplate, Vars};
 
 /// `User-Agent` of every request.
@@ -58,6 +58,8 @@ pub struct RequestTemplate {
     fixed_uri: Option<Uri>,
     /// The body when it is not a template.
     fixed_body: Option<Bytes>,
+    /// The whole encoded request when nothing in it is a template.
+    fixed_request: Option<Bytes>,
 }
 
 impl RequestTemplate {
@@ -113,6 +115,14 @@ impl RequestTemplate {
             Body::Json(ValueTemplate::Literal(v)) => Some(Bytes::from(v.to_string())),
             Body::Json(_) => None,
         };
+        let fixed_request = match (&target, &fixed_uri, &fixed_body) {
+            (Target::Path { .. }, Some(uri), Some(body)) if dynamic_headers.is_empty() => {
+                let mut out = Vec::new();
+                encode_request(&mut out, &method, path_and_query(uri), &fixed_headers, body);
+                Some(Bytes::from(out))
+            }
+            _ => None,
+        };
         Ok(RequestTemplate {
             method,
             target,
@@ -122,6 +132,7 @@ impl RequestTemplate {
             fixed_headers,
             fixed_uri,
             fixed_body,
+            fixed_request,
         })
     }
 
@@ -138,11 +149,12 @@ impl RequestTemplate {
         }
     }
 
-    /// Renders the request for this user.
-    pub fn build(
-        &self,
-        vars: &Arc<Vars>,
-    ) -> Result<(Cow<'_, Origin>, Request<Full<Bytes>>), Failure> {
+    /// The request for this user, encoded for the wire, and where it goes.
+    /// A request without templates was encoded once at plan time.
+    pub fn build(&self, vars: &Arc<Vars>) -> Result<(Cow<'_, Origin>, Bytes), Failure> {
+        if let (Some(bytes), Target::Path { origin, .. }) = (&self.fixed_request, &self.target) {
+            return Ok((Cow::Borrowed(origin), bytes.clone()));
+        }
         let body = match &self.fixed_body {
             Some(b) => b.clone(),
             None => match &self.body {
@@ -156,13 +168,13 @@ impl RequestTemplate {
                 Body::Empty => Bytes::new(),
             },
         };
-        let mut headers = self.fixed_headers.clone();
+        let mut headers = Cow::Borrowed(&self.fixed_headers);
         for (name, value) in &self.dynamic_headers {
             let v = render(value, vars)?;
             let v = HeaderValue::from_str(&v).map_err(|_| {
                 Failure::Request(format!("invalid value for header '{name}': '{v}'"))
             })?;
-            headers.insert(name.clone(), v);
+            headers.to_mut().insert(name.clone(), v);
         }
         let (origin, uri) = match (&self.target, &self.fixed_uri) {
             (Target::Path { origin, .. }, Some(uri)) => (Cow::Borrowed(origin), uri.clone()),
@@ -173,16 +185,20 @@ impl RequestTemplate {
             (Target::Url(url), _) => {
                 let url = render(url, vars)?;
                 let (origin, path) = split_url(&url)?;
-                headers.insert(HOST, origin.host_header());
+                headers.to_mut().insert(HOST, origin.host_header());
                 let uri = self.render_uri("", &path, vars)?;
                 (Cow::Owned(origin), uri)
             }
         };
-        let mut request = Request::new(Full::new(body));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = uri;
-        *request.headers_mut() = headers;
-        Ok((origin, request))
+        let mut out = Vec::new();
+        encode_request(
+            &mut out,
+            &self.method,
+            path_and_query(&uri),
+            &headers,
+            &body,
+        );
+        Ok((origin, Bytes::from(out)))
     }
 
     fn render_uri(&self, base: &str, path: &str, vars: &Arc<Vars>) -> Result<Uri, Failure> {
@@ -194,6 +210,11 @@ impl RequestTemplate {
         text.parse::<Uri>()
             .map_err(|e| Failure::Request(format!("invalid URL path '{text}': {e}")))
     }
+}
+
+/// The request target of an origin-form URI.
+fn path_and_query(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |p| p.as_str())
 }
 
 /// Renders a text field; a template error fails the request.
@@ -246,6 +267,46 @@ mod tests {
         Arc::new(v)
     }
 
+    /// An encoded request: method, target, headers (lowercase), body.
+    struct Decoded {
+        method: String,
+        target: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Decoded {
+        fn header(&self, name: &str) -> &str {
+            self.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_str())
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Decoded {
+        let mut slots = [httparse::EMPTY_HEADER; 32];
+        let mut req = httparse::Request::new(&mut slots);
+        let httparse::Status::Complete(n) = req.parse(bytes).expect("valid HTTP") else {
+            panic!("partial")
+        };
+        Decoded {
+            method: req.method.expect("method").to_string(),
+            target: req.path.expect("path").to_string(),
+            headers: req
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect(),
+            body: bytes[n..].to_vec(),
+        }
+    }
+
     #[test]
     fn fixed_requests_are_prepared_once() {
         let c = Compiler::new();
@@ -261,15 +322,20 @@ mod tests {
             Body::Json(c.value(&serde_json::json!({"a": 1})).expect("ok").item),
         )
         .expect("valid");
-        let (o, req) = t.build(&vars()).expect("builds");
+        assert!(t.fixed_request.is_some(), "encoded at plan time");
+        let (o, bytes) = t.build(&vars()).expect("builds");
+        let req = decode(&bytes);
         assert_eq!(*o, origin());
-        assert_eq!(req.uri(), "/api/jobs?message=hello+world");
-        assert_eq!(req.headers()["host"], "127.0.0.1:8080");
-        assert_eq!(req.headers()["x-test"], "1");
-        assert_eq!(req.headers()["content-type"], "application/json");
-        assert!(req.headers()["user-agent"]
-            .to_str()
-            .is_ok_and(|a| a.starts_with("cicada/")));
+        assert_eq!(
+            (req.method.as_str(), req.target.as_str()),
+            ("POST", "/api/jobs?message=hello+world")
+        );
+        assert_eq!(req.header("host"), "127.0.0.1:8080");
+        assert_eq!(req.header("x-test"), "1");
+        assert_eq!(req.header("content-type"), "application/json");
+        assert_eq!(req.header("content-length"), "7");
+        assert!(req.header("user-agent").starts_with("cicada/"));
+        assert_eq!(req.body, br#"{"a":1}"#);
     }
 
     #[test]
@@ -287,9 +353,11 @@ mod tests {
             Body::Text(c.text("id={{ id }}").expect("ok").item),
         )
         .expect("valid");
-        let (_, req) = t.build(&vars()).expect("builds");
-        assert_eq!(req.uri(), "/jobs/a%20b?u=1");
-        assert_eq!(req.headers()["x-user"], "u1");
+        let (_, bytes) = t.build(&vars()).expect("builds");
+        let req = decode(&bytes);
+        assert_eq!(req.target, "/jobs/a%20b?u=1");
+        assert_eq!(req.header("x-user"), "u1");
+        assert_eq!(req.body, b"id=a b");
     }
 
     #[test]
@@ -303,10 +371,11 @@ mod tests {
             Body::Empty,
         )
         .expect("valid");
-        let (o, req) = t.build(&vars()).expect("builds");
+        let (o, bytes) = t.build(&vars()).expect("builds");
+        let req = decode(&bytes);
         assert_eq!(o.port, 9000);
-        assert_eq!(req.uri(), "/x?y=1");
-        assert_eq!(req.headers()["host"], "10.0.0.1:9000");
+        assert_eq!(req.target, "/x?y=1");
+        assert_eq!(req.header("host"), "10.0.0.1:9000");
     }
 
     #[test]

@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use super::check::{Check, Exchange, StatusSet};
 use super::extract::Extract;
 use super::failure::Failure;
 use super::request::RequestTemplate;
+use super::wire::Keep;
 use crate::metrics::StatId;
 use crate::protocols::{Context, Flow};
 
@@ -36,13 +35,16 @@ pub struct HttpStep {
 impl HttpStep {
     /// Sends the request and records the outcome.
     pub async fn run(&self, cx: &mut Context) -> Flow {
-        let need_body = self.checks.iter().any(Check::needs_body)
-            || self.extracts.iter().any(Extract::needs_body);
+        let keep = Keep {
+            body: self.checks.iter().any(Check::needs_body)
+                || self.extracts.iter().any(Extract::needs_body),
+            headers: self.extracts.iter().any(|e| !e.needs_body()),
+        };
         let start = cx.begin(self.stat);
         if let Some(m) = self.mark {
             cx.marks[m] = Some(start);
         }
-        let result = perform(&self.request, self.timeout, need_body, cx).await;
+        let result = perform(&self.request, self.timeout, keep, cx).await;
         cx.end(self.stat);
         let elapsed = start.elapsed();
         let (ex, bytes) = match result {
@@ -95,48 +97,20 @@ impl HttpStep {
     }
 }
 
-/// Sends `request` and reads the whole response within `timeout`. Returns
-/// the exchange (with the body when `need_body`) and the body size.
+/// Sends `request` and reads the whole response within `timeout`,
+/// keeping the body when `need_body` (and headers when `need_headers`).
 pub(super) async fn perform(
     request: &RequestTemplate,
     timeout: Duration,
-    need_body: bool,
+    keep: Keep,
     cx: &mut Context,
 ) -> Result<(Exchange, u64), Failure> {
     let deadline = Instant::now() + timeout;
-    let (origin, req) = request.build(&cx.vars)?;
-    let response = cx.http.send(&origin, req, deadline).await?;
-    let (parts, mut body) = response.into_parts();
-    let mut size = 0u64;
-    let mut kept: Option<Bytes> = None;
-    let mut more: Option<BytesMut> = None;
-    loop {
-        let frame = match timeout_at(deadline, body.frame()).await {
-            Err(_) => return Err(Failure::Timeout("reading the body")),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(super::failure::from_hyper(&e)),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        size += data.len() as u64;
-        if need_body {
-            // Most bodies arrive in one frame: keep it without copying.
-            match (&mut kept, &mut more) {
-                (None, None) => kept = Some(data),
-                (Some(first), None) => {
-                    let mut buf = BytesMut::from(&first[..]);
-                    buf.extend_from_slice(&data);
-                    more = Some(buf);
-                }
-                (_, Some(buf)) => buf.extend_from_slice(&data),
-            }
-        }
-    }
-    let body = match more {
-        Some(buf) => buf.freeze(),
-        None => kept.unwrap_or_default(),
-    };
-    Ok((Exchange::new(parts.status, parts.headers, body), size))
+    let (origin, bytes) = request.build(&cx.vars)?;
+    let head = request.method() == http::Method::HEAD;
+    let parsed = cx.http.send(&origin, &bytes, head, keep, deadline).await?;
+    Ok((
+        Exchange::new(parsed.status, parsed.headers, parsed.body),
+        parsed.size,
+    ))
 }
