@@ -356,3 +356,145 @@ fn a_dead_target_gives_counted_failures_and_exit_1() {
     assert!(stdout.contains("connection refused"), "{stdout}");
     assert!(stdout.contains("no request succeeded"), "{stdout}");
 }
+
+#[test]
+fn https_with_a_self_signed_certificate_needs_insecure() {
+    let server = common::tls::TlsServer::start();
+    let url = format!("{}/", server.url);
+    let strict = run(&["run", "--url", &url, "--iterations", "3", "--headless"]);
+    no_panic(&strict);
+    assert_eq!(code(&strict), 1);
+    assert!(text(&strict).0.contains("tls: "), "{}", text(&strict).0);
+    let insecure = run(&[
+        "run",
+        "--url",
+        &url,
+        "--iterations",
+        "3",
+        "--headless",
+        "--insecure",
+    ]);
+    assert_eq!(code(&insecure), 0, "{}", text(&insecure).0);
+}
+
+#[test]
+fn chunked_bodies_are_read_whole_and_checked() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    let file = s.file(
+        "chunked.yaml",
+        &scenario(&server, "  - name: u\n    steps:\n      - http: { path: /chunked }\n      - check: { body_contains: ac }\n      - http: { path: /chunked, name: plain }\n"),
+    );
+    let json_path = s.path("c.json");
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--iterations",
+        "4",
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "'ac' is not in aaa…bbb…ccc");
+    let report = json(&json_path);
+    assert_eq!(
+        stat(&report, "plain")["bytes"],
+        12_000,
+        "3 chunks of 1000 bytes, 4 times"
+    );
+    assert_eq!(stat(&report, "plain")["failures"], 0);
+    assert_eq!(stat(&report, "/chunked")["failures"], 4);
+}
+
+#[test]
+fn a_slow_target_times_out_with_the_stage_named() {
+    let server = TestServer::start();
+    let url = format!("{}/slow/2000", server.url);
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--timeout",
+        "200ms",
+        "--iterations",
+        "2",
+        "--headless",
+    ]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out).0.contains("timeout waiting for the response"),
+        "{}",
+        text(&out).0
+    );
+}
+
+#[test]
+fn stop_timeout_lets_running_iterations_finish() {
+    let server = TestServer::start();
+    let url = format!("{}/slow/1500", server.url);
+    let s = Scratch::new();
+    let json_path = s.path("st.json");
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--users",
+        "2",
+        "--run-time",
+        "1s",
+        "--stop-timeout",
+        "5s",
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).0);
+    let report = json(&json_path);
+    assert_eq!(
+        report["total"]["interrupted"], 0,
+        "in-flight requests finished"
+    );
+    assert_eq!(report["total"]["requests"], 2);
+}
+
+#[test]
+fn stages_ramp_users_up_and_down() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    let file = s.file(
+        "ramp.yaml",
+        &format!(
+            "host: {}\nload:\n  stages:\n    - {{ duration: 2s, users: 6 }}\n    - {{ duration: 2s, users: 6 }}\n    - {{ duration: 2s, users: 0 }}\nusers:\n  - name: u\n    wait: 100ms\n    steps:\n      - http: {{ path: /ok }}\n",
+            server.url
+        ),
+    );
+    let json_path = s.path("r.json");
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).1);
+    let report = json(&json_path);
+    let users: Vec<u64> = report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["users"].as_u64().unwrap())
+        .collect();
+    let peak = *users.iter().max().unwrap();
+    assert_eq!(peak, 6, "{users:?}");
+    let at_peak = users.iter().position(|&u| u == 6).unwrap();
+    assert!(
+        users[..at_peak].iter().any(|&u| u > 0 && u < 6),
+        "ramped up: {users:?}"
+    );
+    assert!(
+        users[at_peak..].iter().any(|&u| u < 6),
+        "ramped down: {users:?}"
+    );
+    assert_eq!(report["load"]["peak_users"], 6);
+}

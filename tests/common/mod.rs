@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //! - `GET /close` → 200; every third response carries `Connection: close`
 //! - `ANY /echo` → 200, the request as JSON
 //! - `GET /log` → 200 (the query is recorded)
+//! - `GET /chunked` → 200, a body of 3 × 1000 bytes in chunked encoding
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,7 @@ impl TestServer {
             .route("/close", get(close))
             .route("/echo", any(echo))
             .route("/log", get(|| async { "logged" }))
+            .route("/chunked", get(chunked))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
             .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -191,4 +193,9 @@ async fn echo(
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     }))
+}
+
+async fn chunked() -> axum::body::Body {
+    let parts = (0..3).map(|i| Ok::<_, std::io::Error>(Bytes::from(vec![b'a' + i; 1000])));
+    axum::body::Body::from_stream(futures_util::stream::iter(parts))
 }

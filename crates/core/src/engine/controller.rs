@@ -10,9 +10,10 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
-use super::config::{Model, RunConfig};
+use super::config::RunConfig;
 use super::mix::Mix;
 use super::selfwatch::{ResourceSample, SelfWatch};
+use super::spawner::{Action, Spawner};
 use super::worker::{self, Command, WorkerHandle};
 use super::{EngineError, Observer, Progress, RunOutcome, RunShared, StopReason};
 use crate::metrics::Aggregate;
@@ -23,70 +24,6 @@ use crate::scenario::Plan;
 const TICK: Duration = Duration::from_millis(50);
 /// How often workers hand over their recordings.
 const INTERVAL: Duration = Duration::from_secs(1);
-
-/// Spawns closed-model users along the shape, at the spawn rate, in the
-/// order of the user mix; retires the newest first.
-struct Spawner {
-    mix: Mix,
-    spawned: Vec<usize>,
-    credit: f64,
-    last: Duration,
-}
-
-impl Spawner {
-    fn tick(&mut self, t: Duration, config: &RunConfig, workers: &[WorkerHandle]) {
-        let dt = t.saturating_sub(self.last).as_secs_f64();
-        self.last = t;
-        let desired = match config.model {
-            Model::Closed { .. } => (config.shape.target(t) + 1e-9).floor().max(0.0) as u64,
-            // Open model: only the fixed-count users are spawned here.
-            Model::Open { .. } => self.mix.fixed_users(),
-        } as usize;
-        let current = self.spawned.len();
-        if desired > current {
-            let rate = match config.model {
-                Model::Closed {
-                    spawn_rate: Some(r),
-                } => Some(r),
-                // A constant count starts evenly within the first second.
-                _ if config.shape.is_constant() || matches!(config.model, Model::Open { .. }) => {
-                    Some(desired.max(1) as f64)
-                }
-                _ => None,
-            };
-            let allowed = match rate {
-                Some(r) => {
-                    self.credit = (self.credit + r * dt).min(desired as f64);
-                    let whole = self.credit.floor();
-                    self.credit -= whole;
-                    whole as usize
-                }
-                None => desired - current,
-            };
-            for _ in 0..allowed.min(desired - current) {
-                let Some(type_index) = self.mix.type_of(self.spawned.len() as u64) else {
-                    break;
-                };
-                let w = self.spawned.len() % workers.len();
-                let _ = workers[w].commands.send(Command::Spawn { type_index });
-                self.spawned.push(w);
-            }
-        } else {
-            self.credit = 0.0;
-            for _ in desired..current {
-                if let Some(w) = self.spawned.pop() {
-                    let _ = workers[w].commands.send(Command::Retire);
-                }
-            }
-        }
-    }
-
-    /// True when every user the shape will ever want exists and no more
-    /// can be spawned (only fixed-count types, all spawned).
-    fn exhausted(&self) -> bool {
-        self.mix.type_of(self.spawned.len() as u64).is_none()
-    }
-}
 
 /// Runs `plan` under `config`, reporting each second to `observer`.
 pub async fn drive(
@@ -106,12 +43,7 @@ pub async fn drive(
     let mut aggregate = Aggregate::new(plan.stats.clone());
     let mut watch = SelfWatch::new();
     let mut resources: Vec<ResourceSample> = Vec::new();
-    let mut spawner = Spawner {
-        mix: Mix::new(&plan.user_types),
-        spawned: Vec::new(),
-        credit: 0.0,
-        last: Duration::ZERO,
-    };
+    let mut spawner = Spawner::new(Mix::new(&plan.user_types), config.threads);
     let mut signals = if handle_signals {
         Some(signal_stream())
     } else {
@@ -146,7 +78,13 @@ pub async fn drive(
         } else if live == 0 && spawner.exhausted() && t > INTERVAL {
             Some(StopReason::UsersDone)
         } else {
-            spawner.tick(t, &config, &workers);
+            for action in spawner.tick(t, &config) {
+                let (w, command) = match action {
+                    Action::Spawn { worker, type_index } => (worker, Command::Spawn { type_index }),
+                    Action::Retire { worker } => (worker, Command::Retire),
+                };
+                let _ = workers[w].commands.send(command);
+            }
             None
         };
         if let Some(why) = end {

@@ -12,6 +12,7 @@ mod mix;
 mod selfwatch;
 mod shape;
 mod signal;
+mod spawner;
 mod user;
 mod worker;
 
