@@ -498,3 +498,39 @@ fn stages_ramp_users_up_and_down() {
     );
     assert_eq!(report["load"]["peak_users"], 6);
 }
+
+#[test]
+fn each_user_keeps_its_own_cookies() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    let file = s.file(
+        "cookies.yaml",
+        &scenario(
+            &server,
+            "  - name: u\n    on_start:\n      - http: { method: POST, path: /login }\n    steps:\n      - http: { path: /whoami }\n      - check: { body_contains: \"session=s-\" }\n",
+        ),
+    );
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--users",
+        "3",
+        "--spawn-rate",
+        "100",
+        "--iterations",
+        "9",
+        "--headless",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).0);
+    let cookies: std::collections::BTreeSet<String> = server
+        .seen_at("/whoami")
+        .iter()
+        .filter_map(|s| {
+            s.headers
+                .iter()
+                .find(|(k, _)| k == "cookie")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    assert_eq!(cookies.len(), 3, "one session per user: {cookies:?}");
+}

@@ -11,6 +11,8 @@
 //! - `ANY /echo` → 200, the request as JSON
 //! - `GET /log` → 200 (the query is recorded)
 //! - `GET /chunked` → 200, a body of 3 × 1000 bytes in chunked encoding
+//! - `POST /login` → 200, sets cookie `session=s-N`
+//! - `GET /whoami` → 200, the `Cookie` header it received (or `nobody`)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +71,8 @@ impl TestServer {
             .route("/echo", any(echo))
             .route("/log", get(|| async { "logged" }))
             .route("/chunked", get(chunked))
+            .route("/login", post(login))
+            .route("/whoami", get(whoami))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
             .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -198,4 +202,21 @@ async fn echo(
 async fn chunked() -> axum::body::Body {
     let parts = (0..3).map(|i| Ok::<_, std::io::Error>(Bytes::from(vec![b'a' + i; 1000])));
     axum::body::Body::from_stream(futures_util::stream::iter(parts))
+}
+
+async fn login(State(shared): State<Arc<Shared>>) -> Response {
+    let n = shared.items.fetch_add(1, Ordering::SeqCst);
+    (
+        [("set-cookie", format!("session=s-{n}; Path=/; HttpOnly"))],
+        "welcome",
+    )
+        .into_response()
+}
+
+async fn whoami(headers: HeaderMap) -> String {
+    headers
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("nobody")
+        .to_string()
 }

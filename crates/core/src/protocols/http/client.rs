@@ -17,7 +17,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::failure::{self, Failure};
 use super::tls;
-use super::wire::{Keep, Parsed, ResponseParser};
+use super::wire::{with_cookies, Keep, Parsed, ResponseParser};
 use crate::metrics::Recorder;
 
 /// Where requests go: scheme, host and port.
@@ -161,6 +161,9 @@ pub struct Session {
     recorder: Rc<RefCell<Recorder>>,
     /// The server closed a connection; the next connect re-opens it.
     reopen: bool,
+    /// Cookies set by responses, sent back with every request (the user's
+    /// cookie jar, as a browser or Locust's session keeps one).
+    cookies: Vec<(String, String)>,
 }
 
 impl Session {
@@ -171,6 +174,7 @@ impl Session {
             conns: Vec::new(),
             recorder,
             reopen: false,
+            cookies: Vec::new(),
         }
     }
 
@@ -184,12 +188,25 @@ impl Session {
         keep: Keep,
         deadline: Instant,
     ) -> Result<Parsed, Failure> {
+        let with_jar;
+        let request = if self.cookies.is_empty() {
+            request
+        } else {
+            with_jar = with_cookies(request, &self.cookies);
+            &with_jar[..]
+        };
         for attempt in 0..2 {
             let (index, reused) = self.connection(origin, deadline).await?;
             let result =
                 exchange(&mut self.conns[index].stream, request, head, keep, deadline).await;
             match result {
-                Ok(parsed) => {
+                Ok(mut parsed) => {
+                    for (name, value) in parsed.set_cookies.drain(..) {
+                        self.cookies.retain(|(n, _)| *n != name);
+                        if !value.is_empty() {
+                            self.cookies.push((name, value));
+                        }
+                    }
                     if !parsed.keep_alive {
                         self.conns.swap_remove(index);
                         self.reopen = true;

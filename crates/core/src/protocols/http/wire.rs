@@ -55,6 +55,46 @@ pub fn encode_request(
     out.extend_from_slice(body);
 }
 
+/// `name=value; Path=/; Max-Age=0` → `(name, value)`, with an empty value
+/// when the cookie is deleted (`Max-Age=0` or an empty value).
+fn parse_set_cookie(raw: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut parts = text.split(';');
+    let (name, value) = parts.next()?.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let deleted = parts.any(|a| {
+        let a = a.trim().to_ascii_lowercase();
+        a == "max-age=0" || a.starts_with("max-age=-")
+    });
+    let value = if deleted { "" } else { value.trim() };
+    Some((name.to_string(), value.to_string()))
+}
+
+/// Inserts a `cookie` header line into an encoded request.
+pub fn with_cookies(request: &[u8], cookies: &[(String, String)]) -> Vec<u8> {
+    let head_end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(request.len(), |i| i + 2);
+    let mut out = Vec::with_capacity(request.len() + 64);
+    out.extend_from_slice(&request[..head_end]);
+    out.extend_from_slice(b"cookie: ");
+    for (i, (name, value)) in cookies.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"; ");
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'=');
+        out.extend_from_slice(value.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&request[head_end..]);
+    out
+}
+
 /// How the body of a response ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Framing {
@@ -96,6 +136,8 @@ pub struct Parsed {
     pub size: u64,
     /// Whether the connection can carry another request.
     pub keep_alive: bool,
+    /// Cookies the response set: (name, value), an empty value deletes.
+    pub set_cookies: Vec<(String, String)>,
 }
 
 /// Parses one response incrementally.
@@ -109,6 +151,7 @@ pub struct ResponseParser {
     body: Vec<u8>,
     size: u64,
     keep_alive: bool,
+    set_cookies: Vec<(String, String)>,
     done: bool,
 }
 
@@ -125,6 +168,7 @@ impl ResponseParser {
             body: Vec::new(),
             size: 0,
             keep_alive: true,
+            set_cookies: Vec::new(),
             done: false,
         }
     }
@@ -174,6 +218,7 @@ impl ResponseParser {
             body: Bytes::from(self.body),
             size: self.size,
             keep_alive: self.keep_alive && self.done,
+            set_cookies: self.set_cookies,
         }
     }
 
@@ -214,6 +259,10 @@ impl ResponseParser {
                     .rsplit(|&b| b == b',')
                     .next()
                     .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            } else if h.name.eq_ignore_ascii_case("set-cookie") {
+                if let Some(cookie) = parse_set_cookie(h.value) {
+                    self.set_cookies.push(cookie);
+                }
             } else if h.name.eq_ignore_ascii_case("connection") {
                 let v = h.value.trim_ascii();
                 if v.eq_ignore_ascii_case(b"close") {
@@ -463,6 +512,29 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn cookies_are_read_and_sent_back() {
+        let r = parse(
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=abc; Path=/; HttpOnly\r\nSet-Cookie: old=x; Max-Age=0\r\nContent-Length: 0\r\n\r\n",
+            100,
+            Keep::default(),
+            false,
+        )
+        .expect("parses");
+        assert_eq!(
+            r.set_cookies,
+            vec![("sid".into(), "abc".into()), ("old".into(), String::new())]
+        );
+        let req = with_cookies(
+            b"GET / HTTP/1.1\r\nhost: h\r\n\r\nbody",
+            &[("a".into(), "1".into()), ("b".into(), "2".into())],
+        );
+        assert_eq!(
+            req,
+            b"GET / HTTP/1.1\r\nhost: h\r\ncookie: a=1; b=2\r\n\r\nbody"
+        );
     }
 
     #[test]
