@@ -507,7 +507,7 @@ fn each_user_keeps_its_own_cookies() {
         "cookies.yaml",
         &scenario(
             &server,
-            "  - name: u\n    on_start:\n      - http: { method: POST, path: /login }\n    steps:\n      - http: { path: /whoami }\n      - check: { body_contains: \"session=s-\" }\n",
+            "  - name: u\n    wait: 100ms\n    on_start:\n      - http: { method: POST, path: /login }\n    steps:\n      - http: { path: /whoami }\n      - check: { body_contains: \"session=s-\" }\n",
         ),
     );
     let out = run(&[
