@@ -534,3 +534,130 @@ fn each_user_keeps_its_own_cookies() {
         .collect();
     assert_eq!(cookies.len(), 3, "one session per user: {cookies:?}");
 }
+
+#[test]
+fn a_target_that_never_answers_fails_the_run() {
+    // Accepts connections, reads nothing, answers nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--users",
+        "3",
+        "--run-time",
+        "2s",
+        "--headless",
+    ]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", text(&out).0);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("no request completed"), "{stdout}");
+    assert!(stdout.contains("3 requests were cut off"), "{stdout}");
+}
+
+#[test]
+fn open_model_follows_a_rate_ramp() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    let file = s.file(
+        "ramp.yaml",
+        &format!(
+            "host: {}\nload:\n  stages:\n    - {{ duration: 3s, rate: 20/s }}\n    - {{ duration: 1s, rate: 20/s }}\nusers:\n  - name: u\n    steps:\n      - http: {{ path: /ok }}\n",
+            server.url
+        ),
+    );
+    let json_path = s.path("r.json");
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).0);
+    let report = json(&json_path);
+    // 0→20/s over 3 s is 30 arrivals, then 20 more in the last second.
+    let due = report["arrivals"]["due"].as_u64().unwrap();
+    assert!(
+        (49..=51).contains(&due),
+        "{due} arrivals due: {:#}",
+        report["arrivals"]
+    );
+    assert_eq!(
+        report["total"]["requests"].as_u64().unwrap(),
+        server.seen_at("/ok").len() as u64
+    );
+}
+
+#[test]
+fn open_model_respects_max_users_below_the_thread_count() {
+    let server = TestServer::start();
+    let url = format!("{}/slow/50", server.url);
+    let s = Scratch::new();
+    let json_path = s.path("m.json");
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "50/s",
+        "--max-users",
+        "1",
+        "--threads",
+        "4",
+        "--run-time",
+        "2s",
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    no_panic(&out);
+    let report = json(&json_path);
+    assert_eq!(report["load"]["peak_users"], 1);
+    assert_eq!(report["connections"]["opened"], 1);
+    assert!(
+        report["arrivals"]["queued"].as_u64().unwrap() > 0,
+        "{:#}",
+        report["arrivals"]
+    );
+}
+
+#[test]
+fn open_model_latency_carries_the_wait_in_line_but_not_earlier_steps() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    let file = s.file(
+        "sleepy.yaml",
+        &scenario(
+            &server,
+            "  - name: u\n    steps:\n      - sleep: 300ms\n      - http: { path: /ok }\n",
+        ),
+    );
+    let json_path = s.path("s.json");
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--rate",
+        "4/s",
+        "--run-time",
+        "2s",
+        "--headless",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).0);
+    let report = json(&json_path);
+    let min = stat(&report, "/ok")["min_ms"].as_f64().unwrap();
+    assert!(
+        min < 300.0,
+        "the 300 ms sleep before the request is not its latency: {min}"
+    );
+}

@@ -96,3 +96,27 @@ fn bad_flags_are_bad_input() {
         assert!(text(&out).1.contains(expect), "{args:?}: {}", text(&out).1);
     }
 }
+
+#[test]
+fn a_command_line_threshold_must_name_a_row() {
+    let server = TestServer::start();
+    let url = format!("{}/ok", server.url);
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--iterations",
+        "1",
+        "--threshold",
+        "\"GET /typo\": errors=0",
+    ]);
+    assert_eq!(code(&out), 2, "{:?}", text(&out));
+    assert!(
+        text(&out)
+            .1
+            .contains("no row is named 'GET /typo'; rows: GET GET /ok"),
+        "{}",
+        text(&out).1
+    );
+    assert!(server.seen().is_empty());
+}

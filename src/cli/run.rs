@@ -122,6 +122,21 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         (None, None) => return Err(bad_input(anyhow::anyhow!("give a scenario file or --url"))),
     };
     plan.insecure |= args.insecure;
+    for t in &thresholds {
+        if let Some(name) = t.name.as_deref().filter(|n| *n != "Aggregated") {
+            if plan.stats.find(name).is_empty() {
+                let rows: Vec<String> = plan
+                    .stats
+                    .iter()
+                    .map(|(_, k)| format!("{} {}", k.kind, k.name))
+                    .collect();
+                return Err(bad_input(anyhow::anyhow!(
+                    "--threshold '{t}': no row is named '{name}'; rows: {}",
+                    rows.join(", ")
+                )));
+            }
+        }
+    }
     let spec = overrides(&plan.load, &args);
     let threads = args.threads.unwrap_or_else(default_threads);
     let config = RunConfig::from_spec(&spec, threads)

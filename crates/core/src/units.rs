@@ -19,7 +19,11 @@ pub struct UnitError {
     pub expected: &'static str,
 }
 
-const DURATION_FORMS: &str = "a number with a unit, e.g. 250ms, 2s, 1.5m, 1m30s, 1h";
+const DURATION_FORMS: &str = "a number with a unit, e.g. 250ms, 2s, 1.5m, 1m30s, 1h, at most 365d";
+
+/// The longest duration accepted: a year is longer than any load test, and
+/// the bound keeps every `Instant + duration` far from overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 const RATE_FORMS: &str = "a rate such as 200, 200/s, 6000/m, 2k/s";
 const COUNT_FORMS: &str = "a whole number such as 50, 10k, 1.5m, 10_000";
 const SIZE_FORMS: &str = "a size such as 512, 100B, 1KB, 1.5MB";
@@ -77,7 +81,10 @@ pub fn parse_duration(input: &str) -> Result<Duration, UnitError> {
         total += value * seconds_per_unit;
         rest = &tail[unit_len..];
     }
-    Duration::try_from_secs_f64(total).map_err(|_| err())
+    Duration::try_from_secs_f64(total)
+        .ok()
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(err)
 }
 
 /// Parses a count with an optional `k` (thousand) or `m` (million) suffix.
@@ -178,7 +185,17 @@ mod tests {
 
     #[test]
     fn bad_durations_say_what_was_expected() {
-        for bad in ["", "5", "s", "5x", "-1s", "1.2.3s", "ms5"] {
+        for bad in [
+            "",
+            "5",
+            "s",
+            "5x",
+            "-1s",
+            "1.2.3s",
+            "ms5",
+            "366d",
+            "200000000000000d",
+        ] {
             let e = parse_duration(bad).expect_err(bad);
             assert!(e.to_string().contains("invalid duration"), "{e}");
             assert!(e.to_string().contains("250ms"), "{e}");

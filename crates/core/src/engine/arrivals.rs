@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use super::mix::Mix;
 use super::signal::StopFlag;
@@ -76,67 +76,57 @@ impl OpenState {
             queues: (0..types).map(|_| Rc::new(TypeQueue::default())).collect(),
             mix,
             live: Cell::new(0),
-            cap: cap.max(1),
+            cap,
         }
     }
 }
 
+/// How far ahead the generator looks for the next arrival when the rate is
+/// zero for now.
+const LOOK_AHEAD: Duration = Duration::from_secs(3600);
+
 /// Generates this worker's share of arrivals until the run drains.
+///
+/// Arrival `j` of the whole run is due when the shape's integral reaches
+/// `j`; worker `w` of `n` takes arrivals `w, w + n, w + 2n, ...`. Times come
+/// from the integral, so ramps and steps in the rate are followed exactly,
+/// and a busy worker catches up instead of silently lowering the rate.
 pub async fn generate(env: Rc<WorkerEnv>, open: Rc<OpenState>) {
     let run = env.run.clone();
-    let share = 1.0 / run.config.threads as f64;
-    // Each worker walks the whole mix cycle, from its own offset.
-    let mut n = env.index as u64;
-    let first_rate = run.config.shape.target(Duration::ZERO) * share;
-    // Workers interleave their arrivals instead of firing together.
-    let offset = if first_rate > 0.0 {
-        Duration::from_secs_f64(env.index as f64 / run.config.threads as f64 / first_rate)
-    } else {
-        Duration::ZERO
-    };
-    let mut next = run.start + offset;
+    let workers = run.config.threads as u64;
+    let horizon = run.config.run_time.unwrap_or(LOOK_AHEAD);
+    let mut k: u64 = 0;
     loop {
         if env.draining.get() || run.exhausted() {
             return;
         }
-        let rate = run
-            .config
-            .shape
-            .target(next.saturating_duration_since(run.start))
-            * share;
-        if rate.is_nan() || rate <= 0.0 {
-            // Nothing to send now: look again shortly.
-            sleep(Duration::from_millis(50)).await;
-            next = next.max(Instant::now());
-            continue;
-        }
-        sleep_until(next).await;
-        let now = Instant::now();
-        // Emit every arrival that is due by now (a busy worker catches up
-        // instead of silently lowering the rate).
-        while next <= now && !env.draining.get() {
-            let Some(type_index) = open.mix.weighted(n) else {
+        let j = (k * workers + env.index as u64) as f64;
+        let Some(offset) = run.config.shape.arrival_time(j, horizon) else {
+            return; // no more arrivals before the end of the run
+        };
+        let due = run.start + offset;
+        if due > Instant::now() {
+            sleep_until(due).await;
+            if env.draining.get() {
                 return;
-            };
-            n += 1;
-            let queue = &open.queues[type_index];
-            let free = queue.idle.get() > 0;
-            let can_grow = open.live.get() < open.cap;
-            if !free && can_grow {
-                open.live.set(open.live.get() + 1);
-                env.spawn_user(type_index, Source::Open(queue.clone()), Some(open.clone()));
             }
-            queue.push(Arrival {
-                due: next,
-                queued: !free && !can_grow,
-            });
-            env.recorder.borrow_mut().arrival_due();
-            let rate = run
-                .config
-                .shape
-                .target(next.saturating_duration_since(run.start))
-                * share;
-            next += Duration::from_secs_f64(1.0 / rate.max(1e-3));
         }
+        let Some(type_index) = open.mix.weighted(k) else {
+            return;
+        };
+        k += 1;
+        let queue = &open.queues[type_index];
+        // Idle users not yet claimed by an arrival already in the queue.
+        let free = queue.idle.get() > queue.items.borrow().len() as u64;
+        let can_grow = open.live.get() < open.cap;
+        if !free && can_grow {
+            open.live.set(open.live.get() + 1);
+            env.spawn_user(type_index, Source::Open(queue.clone()), Some(open.clone()));
+        }
+        queue.push(Arrival {
+            due,
+            queued: !free && !can_grow,
+        });
+        env.recorder.borrow_mut().arrival_due();
     }
 }

@@ -77,11 +77,14 @@ impl RunConfig {
             _ if !spec.stages.is_empty() => Arc::new(Ramps::new(&spec.stages)),
             _ => Arc::new(Constant(1.0)),
         };
+        let mut threads = threads.max(1);
         let model = if open {
             let max_users = spec.max_users.unwrap_or(DEFAULT_MAX_USERS);
             if max_users == 0 {
                 return Err("max-users must be at least 1".into());
             }
+            // Every worker serving arrivals needs at least one user.
+            threads = threads.min(usize::try_from(max_users).unwrap_or(usize::MAX));
             Model::Open { max_users }
         } else {
             let spawn_rate = spec
@@ -108,7 +111,7 @@ impl RunConfig {
             run_time_defaulted,
             iterations: spec.iterations,
             stop_timeout: spec.stop_timeout.unwrap_or(Duration::ZERO),
-            threads: threads.max(1),
+            threads,
         })
     }
 
@@ -198,6 +201,16 @@ mod tests {
         );
         assert_eq!(c.run_time, Some(DEFAULT_RUN_TIME));
         assert!(c.run_time_defaulted);
+    }
+
+    #[test]
+    fn open_model_uses_no_more_workers_than_users() {
+        let spec = LoadSpec {
+            rate: Some(100.0),
+            max_users: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(RunConfig::from_spec(&spec, 4).expect("valid").threads, 1);
     }
 
     #[test]

@@ -68,12 +68,13 @@ pub async fn run(
             .borrow_mut()
             .arrival(now.saturating_duration_since(arrival.due), arrival.queued);
         if matches!(source, Source::Open(_)) {
-            cx.intended_start = Some(arrival.due);
+            // The wait in line is carried into the first request's latency.
+            cx.carried_delay = Some(now.saturating_duration_since(arrival.due));
         }
         // Boxed so that an idle user holds only its small loop state, not
         // the largest step future.
         Box::pin(iteration(&env, user_type, type_index, &mut cx)).await;
-        cx.intended_start = None;
+        cx.carried_delay = None;
         cx.vars_mut().iteration += 1;
         // A task without network I/O must still let the worker breathe.
         tokio::task::consume_budget().await;

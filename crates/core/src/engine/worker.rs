@@ -3,11 +3,13 @@
 //! controller talks to it with a handful of commands per second.
 
 use std::cell::{Cell, RefCell};
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
@@ -97,7 +99,21 @@ impl WorkerEnv {
         let env = self.clone();
         let flag = stop.clone();
         let join = tokio::task::spawn_local(async move {
-            user::run(env, id, type_index, flag, source).await;
+            let recorder = env.recorder.clone();
+            let name = env.plan.user_types[type_index].name.clone();
+            let run = AssertUnwindSafe(user::run(env, id, type_index, flag, source));
+            if let Err(panic) = run.catch_unwind().await {
+                // A bug, not the target's fault: counted and reported, and
+                // the run goes on without this user.
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                recorder.borrow_mut().error(&format!(
+                    "a '{name}' user stopped on an internal error: {what}"
+                ));
+            }
             if let Some(open) = open {
                 open.live.set(open.live.get() - 1);
             }

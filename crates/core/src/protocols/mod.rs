@@ -25,9 +25,11 @@ pub struct Context {
     /// When each marked step last started in this iteration (for `poll`'s
     /// `from`), by mark index.
     pub marks: Vec<Option<Instant>>,
-    /// Open model: when this iteration was due. The first request of the
-    /// iteration is timed from here, so waiting for a free user counts.
-    pub intended_start: Option<Instant>,
+    /// Open model: how late this iteration started compared with when it
+    /// was due. The first measurement of the iteration is timed from that
+    /// much before its own start, so waiting for a free user counts, while
+    /// the iteration's own earlier steps (a `sleep`, a `set`) do not.
+    pub carried_delay: Option<Duration>,
     /// Rows with a measurement under way, reported as interrupted if the
     /// run ends before they finish.
     pub in_flight: Vec<StatId>,
@@ -46,7 +48,7 @@ impl Context {
             http,
             recorder,
             marks: vec![None; marks],
-            intended_start: None,
+            carried_delay: None,
             in_flight: Vec::with_capacity(2),
         }
     }
@@ -57,11 +59,16 @@ impl Context {
         Arc::make_mut(&mut self.vars)
     }
 
-    /// Starts measuring row `stat`: returns the start time, which is the
-    /// iteration's intended start for its first request in the open model.
+    /// Starts measuring row `stat`: returns the start time, moved back by
+    /// the carried delay for the first measurement of an open-model
+    /// iteration.
     pub fn begin(&mut self, stat: StatId) -> Instant {
         self.in_flight.push(stat);
-        self.intended_start.take().unwrap_or_else(Instant::now)
+        let now = Instant::now();
+        match self.carried_delay.take() {
+            Some(delay) => now.checked_sub(delay).unwrap_or(now),
+            None => now,
+        }
     }
 
     /// Ends the measurement of row `stat`.

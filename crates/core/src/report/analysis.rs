@@ -61,6 +61,16 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
             message: format!("no request succeeded{cause} — is {host} up and reachable?"),
         });
     }
+    let interrupted: u64 = report.stats.iter().map(|r| r.interrupted).sum();
+    if total.requests == 0 && interrupted > 0 {
+        let host = report.host.as_deref().unwrap_or("the target");
+        out.push(Warning {
+            kind: "no_response",
+            message: format!(
+                "no request completed: {interrupted} were still waiting for {host} when the run ended — it accepted connections but did not answer within the run"
+            ),
+        });
+    }
     let history = outcome.aggregate.history();
     for (id, key) in outcome.aggregate.table().iter() {
         if key.kind != "POLL" {
@@ -122,6 +132,10 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
     out
 }
 
+/// Growth of completion time, in ms per second of load, below which it is
+/// noise rather than a backlog.
+const MIN_GROWTH_MS_PER_S: f64 = 50.0;
+
 /// Median latency of a row (or of all requests) in one second, if any.
 fn row_median(p: &HistoryPoint, stat: Option<crate::metrics::StatId>) -> Option<f64> {
     p.rows
@@ -142,8 +156,10 @@ fn backlog(
         .filter_map(|p| completion(p).map(|v| (p.elapsed.as_secs_f64(), v)))
         .collect();
     let (early, late) = early_late(&series)?;
-    let slope = slope(&series);
-    let grew = late > early * 1.5 && late - early > 200.0 && slope > 0.0;
+    // Still rising in the second half: a queue that filled up and then held
+    // steady (users that each wait for their own job) is not a backlog.
+    let slope = slope(&series[series.len() / 2..]);
+    let grew = late > early * 1.5 && late - early > 200.0 && slope > MIN_GROWTH_MS_PER_S;
     if !grew {
         return None;
     }
@@ -250,6 +266,14 @@ mod tests {
         let w = warn(&h).expect("backlog");
         assert!(w.starts_with("backlog: 'job completed'"), "{w}");
         assert!(w.contains("+0.40 s for every second"), "{w}");
+    }
+
+    #[test]
+    fn a_queue_that_filled_up_and_held_is_not() {
+        let h: Vec<_> = (1..=20)
+            .map(|t| point(t, Some(200.0 * t.min(8) as f64), 1.0))
+            .collect();
+        assert_eq!(warn(&h), None);
     }
 
     #[test]

@@ -210,7 +210,11 @@ impl Report {
         let generator = analysis::generator(outcome);
         let results: Vec<ThresholdResult> = thresholds.iter().map(|t| judge(t, outcome)).collect();
         let any_failure = agg.all_requests().failures > 0 || stats.iter().any(|r| r.failures > 0);
-        let (verdict, verdict_reason) = if !results.is_empty() {
+        let errors: u64 = agg.errors().iter().map(|(_, n)| n).sum();
+        let attempted = agg.arrivals().started > 0 || stats.iter().any(|r| r.interrupted > 0);
+        let (verdict, verdict_reason) = if total.requests == 0 && attempted {
+            (Verdict::Fail, "no request completed".to_string())
+        } else if !results.is_empty() {
             let failed = results.iter().filter(|r| !r.pass).count();
             if failed == 0 {
                 (
@@ -223,11 +227,13 @@ impl Report {
                     format!("{failed} of {} thresholds failed", results.len()),
                 )
             }
-        } else if any_failure {
-            let n: u64 = stats.iter().map(|r| r.failures).sum();
+        } else if any_failure || errors > 0 {
+            let n: u64 = stats.iter().map(|r| r.failures).sum::<u64>() + errors;
             (
                 Verdict::Fail,
-                format!("{n} failures and no thresholds set (any failure fails the run)"),
+                format!(
+                    "{n} failures and errors, and no thresholds set (any failure fails the run)"
+                ),
             )
         } else {
             (Verdict::Pass, "no failures".to_string())

@@ -147,7 +147,9 @@ fn history(report: &Report) -> Vec<u8> {
                 format!("{:.6}", row.rps),
                 format!("{:.6}", row.fail_per_s),
             ];
-            record.extend(percentiles(&row.percentiles_ms, row.requests));
+            // Like Locust: N/A until the row has requests, then this second's
+            // percentiles (0 in a second without any).
+            record.extend(percentiles(&row.percentiles_ms, row.total.requests));
             let t = &row.total;
             record.extend([
                 t.requests.to_string(),

@@ -163,7 +163,7 @@ pub fn build(
         }
     }
     for t in &thresholds {
-        if let Some(name) = &t.name {
+        if let Some(name) = t.name.as_ref().filter(|n| *n != "Aggregated") {
             if cx.stats.find(name).is_empty() {
                 let loc = raw
                     .thresholds
@@ -254,6 +254,10 @@ fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -
             return None;
         }
         (Some(w), None) => w,
+        (None, Some(0)) => {
+            cx.problem(loc, format!("user '{}': count must be at least 1", u.name));
+            return None;
+        }
         (None, Some(_)) => 0,
         (None, None) => 1,
     };
@@ -304,23 +308,43 @@ fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
             cx.problem(loc, "`stages` is empty");
         }
     }
-    let top = Loc { line: 1, column: 1 };
-    if raw.users.is_some() && raw.rate.is_some() {
-        cx.problem(
-            top,
-            "load: give `users` (closed model) or `rate` (open model), not both",
+    let zero = |cx: &mut Ctx, loc: Loc, what: &str| cx.problem(loc, format!("load: {what}"));
+    if let (Some(_), Some(rate)) = (&raw.users, &raw.rate) {
+        zero(
+            cx,
+            Loc::of(rate),
+            "give `users` (closed model) or `rate` (open model), not both",
         );
     }
-    if raw.rate.is_some_and(|r| r.0.is_nan() || r.0 <= 0.0) {
-        cx.problem(top, "load: rate must be above 0");
+    if let Some(u) = raw.users.as_ref().filter(|u| u.value.0 == 0) {
+        zero(cx, Loc::of(u), "users must be at least 1");
+    }
+    for (field, what) in [(&raw.rate, "rate"), (&raw.spawn_rate, "spawn_rate")] {
+        if let Some(r) = field
+            .as_ref()
+            .filter(|r| r.value.0.is_nan() || r.value.0 <= 0.0)
+        {
+            zero(cx, Loc::of(r), &format!("{what} must be above 0"));
+        }
+    }
+    for (field, what) in [
+        (&raw.max_users, "max_users"),
+        (&raw.iterations, "iterations"),
+    ] {
+        if let Some(c) = field.as_ref().filter(|c| c.value.0 == 0) {
+            zero(cx, Loc::of(c), &format!("{what} must be at least 1"));
+        }
+    }
+    if let Some(d) = raw.run_time.as_ref().filter(|d| d.value.0.is_zero()) {
+        zero(cx, Loc::of(d), "run_time must be above 0");
     }
     LoadSpec {
-        users: raw.users.map(|c| c.0),
-        spawn_rate: raw.spawn_rate.map(|r| r.0),
-        run_time: raw.run_time.map(|d| d.0),
-        rate: raw.rate.map(|r| r.0),
-        max_users: raw.max_users.map(|c| c.0),
-        iterations: raw.iterations.map(|c| c.0),
+        users: raw.users.as_ref().map(|c| c.value.0),
+        spawn_rate: raw.spawn_rate.as_ref().map(|r| r.value.0),
+        run_time: raw.run_time.as_ref().map(|d| d.value.0),
+        rate: raw.rate.as_ref().map(|r| r.value.0),
+        max_users: raw.max_users.as_ref().map(|c| c.value.0),
+        iterations: raw.iterations.as_ref().map(|c| c.value.0),
         stop_timeout: raw.stop_timeout.map(|d| d.0),
         stages,
     }

@@ -65,17 +65,17 @@ pub enum DataOrder {
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
     /// Closed model: concurrent users.
-    pub users: Option<CountValue>,
+    pub users: Option<Spanned<CountValue>>,
     /// Users started per second.
-    pub spawn_rate: Option<RateValue>,
+    pub spawn_rate: Option<Spanned<RateValue>>,
     /// How long the run lasts.
-    pub run_time: Option<DurationValue>,
+    pub run_time: Option<Spanned<DurationValue>>,
     /// Open model: iterations started per second.
-    pub rate: Option<RateValue>,
+    pub rate: Option<Spanned<RateValue>>,
     /// Open model: most users serving arrivals at once.
-    pub max_users: Option<CountValue>,
+    pub max_users: Option<Spanned<CountValue>>,
     /// Stop after this many iterations in all.
-    pub iterations: Option<CountValue>,
+    pub iterations: Option<Spanned<CountValue>>,
     /// Time running iterations get to finish when the run ends.
     pub stop_timeout: Option<DurationValue>,
     /// Ramps of users or rate.

@@ -182,6 +182,8 @@ fn structural_mistakes_are_explained() {
         "host: http://h\nusers:\n  - name: a\n    weight: 2\n    count: 1\n    steps: []\n",
     );
     assert!(e.contains("not both"), "{e}");
+    let e = first_problem("host: http://h\nusers:\n  - name: a\n    count: 0\n    steps: []\n");
+    assert!(e.contains("count must be at least 1"), "{e}");
     let e = first_problem("host: http://h\nusers:\n  - name: a\n");
     assert!(e.contains("`tasks`") && e.contains("`steps`"), "{e}");
 }
@@ -211,7 +213,22 @@ fn load_stages_must_agree() {
     let e = first_problem(&format!("load:\n  stages:\n    - {{ duration: 10s, users: 10 }}\n    - {{ duration: 5s, rate: 5 }}\n{base}"));
     assert!(e.contains("not a mix"), "{e}");
     let e = first_problem(&format!("load: {{ users: 5, rate: 10/s }}\n{base}"));
-    assert!(e.contains("not both"), "{e}");
+    assert!(e.starts_with("1:25") && e.contains("not both"), "{e}");
+    let e = first_problem(&format!("load:\n  users: 0\n{base}"));
+    assert!(
+        e.starts_with("2:10") && e.contains("users must be at least 1"),
+        "{e}"
+    );
+    let e = first_problem(&format!("load:\n  iterations: 0\n{base}"));
+    assert!(
+        e.starts_with("2:15") && e.contains("iterations must be at least 1"),
+        "{e}"
+    );
+    let e = first_problem(&format!("load:\n  rate: 0/s\n{base}"));
+    assert!(
+        e.starts_with("2:9") && e.contains("rate must be above 0"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -58,7 +58,11 @@ impl StatusSet {
             };
             let range =
                 if let Some(class) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
-                    let d: u16 = class.parse().map_err(|_| bad())?;
+                    // One digit, 1 to 5: "700xx" must not overflow into a range.
+                    let d: u16 = match class {
+                        "1" | "2" | "3" | "4" | "5" => class.parse().map_err(|_| bad())?,
+                        _ => return Err(bad()),
+                    };
                     (d * 100, d * 100 + 99)
                 } else if let Some((a, b)) = item.split_once('-') {
                     (
@@ -269,7 +273,9 @@ mod tests {
         }
         assert!(StatusSet::below_400().contains(StatusCode::FOUND));
         assert!(!StatusSet::below_400().contains(StatusCode::NOT_FOUND));
-        for bad in ["abc", "99", "600", "300-200", "7xx"] {
+        for bad in [
+            "abc", "99", "600", "300-200", "7xx", "700xx", "657xx", "0xx",
+        ] {
             let e = StatusSet::parse(&[bad.to_string()]).expect_err(bad);
             assert!(e.contains("expected a code like 201"), "{e}");
         }

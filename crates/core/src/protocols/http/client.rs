@@ -161,9 +161,10 @@ pub struct Session {
     recorder: Rc<RefCell<Recorder>>,
     /// The server closed a connection; the next connect re-opens it.
     reopen: bool,
-    /// Cookies set by responses, sent back with every request (the user's
-    /// cookie jar, as a browser or Locust's session keeps one).
-    cookies: Vec<(String, String)>,
+    /// Cookies set by responses, sent back with every request to the same
+    /// origin (the user's cookie jar, as a browser or Locust's session keeps
+    /// one): (origin, name, value).
+    cookies: Vec<(Origin, String, String)>,
 }
 
 impl Session {
@@ -184,15 +185,25 @@ impl Session {
         &mut self,
         origin: &Origin,
         request: &[u8],
-        head: bool,
+        method: &http::Method,
         keep: Keep,
         deadline: Instant,
     ) -> Result<Parsed, Failure> {
+        let head = *method == http::Method::HEAD;
+        // Retrying after the server closed a kept-alive connection must not
+        // send a POST twice: it may have been received.
+        let idempotent = method.is_idempotent();
         let with_jar;
-        let request = if self.cookies.is_empty() {
+        let jar: Vec<(&str, &str)> = self
+            .cookies
+            .iter()
+            .filter(|(o, _, _)| o == origin)
+            .map(|(_, n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let request = if jar.is_empty() {
             request
         } else {
-            with_jar = with_cookies(request, &self.cookies);
+            with_jar = with_cookies(request, &jar);
             &with_jar[..]
         };
         for attempt in 0..2 {
@@ -202,9 +213,10 @@ impl Session {
             match result {
                 Ok(mut parsed) => {
                     for (name, value) in parsed.set_cookies.drain(..) {
-                        self.cookies.retain(|(n, _)| *n != name);
+                        self.cookies
+                            .retain(|(o, n, _)| !(o == origin && *n == name));
                         if !value.is_empty() {
-                            self.cookies.push((name, value));
+                            self.cookies.push((origin.clone(), name, value));
                         }
                     }
                     if !parsed.keep_alive {
@@ -218,7 +230,8 @@ impl Session {
                     self.reopen = true;
                     // A kept-alive connection the server closed just before
                     // our request: nothing was answered, so try once more.
-                    let retry = reused
+                    let retry = idempotent
+                        && reused
                         && !answered
                         && attempt == 0
                         && matches!(f, Failure::Closed | Failure::Reset);

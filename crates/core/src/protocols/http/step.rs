@@ -107,8 +107,10 @@ pub(super) async fn perform(
 ) -> Result<(Exchange, u64), Failure> {
     let deadline = Instant::now() + timeout;
     let (origin, bytes) = request.build(&cx.vars)?;
-    let head = request.method() == http::Method::HEAD;
-    let parsed = cx.http.send(&origin, &bytes, head, keep, deadline).await?;
+    let parsed = cx
+        .http
+        .send(&origin, &bytes, request.method(), keep, deadline)
+        .await?;
     Ok((
         Exchange::new(parsed.status, parsed.headers, parsed.body),
         parsed.size,

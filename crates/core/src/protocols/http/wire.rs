@@ -16,6 +16,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 const MAX_HEAD: usize = 64 * 1024;
 /// Most response headers accepted.
 const MAX_HEADERS: usize = 100;
+/// Largest body kept for checks and extractions; larger ones fail the
+/// request instead of filling memory. Bodies only counted are not limited.
+pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
 
 /// A response that is not valid HTTP/1.1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +77,7 @@ fn parse_set_cookie(raw: &[u8]) -> Option<(String, String)> {
 }
 
 /// Inserts a `cookie` header line into an encoded request.
-pub fn with_cookies(request: &[u8], cookies: &[(String, String)]) -> Vec<u8> {
+pub fn with_cookies(request: &[u8], cookies: &[(&str, &str)]) -> Vec<u8> {
     let head_end = request
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -299,12 +302,19 @@ impl ResponseParser {
         Ok(true)
     }
 
-    fn take_body(&mut self, buf: &mut BytesMut, n: usize) {
+    fn take_body(&mut self, buf: &mut BytesMut, n: usize) -> Result<(), ParseError> {
         if self.keep.body {
+            if self.body.len() + n > MAX_KEPT_BODY {
+                return Err(ParseError(format!(
+                    "body larger than {} MB, too large to check",
+                    MAX_KEPT_BODY >> 20
+                )));
+            }
             self.body.extend_from_slice(&buf[..n]);
         }
         self.size += n as u64;
         buf.advance(n);
+        Ok(())
     }
 
     fn body_step(&mut self, buf: &mut BytesMut) -> Result<bool, ParseError> {
@@ -320,7 +330,7 @@ impl ResponseParser {
                 let n = buf
                     .len()
                     .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-                self.take_body(buf, n);
+                self.take_body(buf, n)?;
                 let left = remaining - n as u64;
                 self.framing = match self.framing {
                     Framing::Length(_) if left == 0 => {
@@ -338,7 +348,7 @@ impl ResponseParser {
                     return Ok(false);
                 }
                 let n = buf.len();
-                self.take_body(buf, n);
+                self.take_body(buf, n)?;
                 Ok(true)
             }
             Framing::ChunkSize => match httparse::parse_chunk_size(buf) {
@@ -529,7 +539,7 @@ mod tests {
         );
         let req = with_cookies(
             b"GET / HTTP/1.1\r\nhost: h\r\n\r\nbody",
-            &[("a".into(), "1".into()), ("b".into(), "2".into())],
+            &[("a", "1"), ("b", "2")],
         );
         assert_eq!(
             req,
