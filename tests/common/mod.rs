@@ -181,6 +181,58 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A finished `cicada run` with its JSON report.
+pub struct Ran {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output (the summary).
+    pub stdout: String,
+    /// Standard error (progress lines, errors).
+    pub stderr: String,
+    /// The JSON report (`Null` when none was written).
+    pub report: serde_json::Value,
+}
+
+impl Ran {
+    /// The stats entry named `name`.
+    pub fn stat(&self, name: &str) -> &serde_json::Value {
+        stat(&self.report, name)
+    }
+}
+
+/// `cicada run FILE ARGS --headless --json …` for the scenario `yaml`.
+pub fn run_scenario(yaml: &str, args: &[&str]) -> Ran {
+    let s = Scratch::new();
+    let file = s.file("scenario.yaml", yaml);
+    let file = file.to_str().expect("utf-8 path").to_string();
+    run_reported(&s, &[&["run", file.as_str()][..], args].concat())
+}
+
+/// `cicada run --url URL ARGS --headless --json …`.
+pub fn run_url(url: &str, args: &[&str]) -> Ran {
+    let s = Scratch::new();
+    run_reported(&s, &[&["run", "--url", url][..], args].concat())
+}
+
+fn run_reported(s: &Scratch, args: &[&str]) -> Ran {
+    let json_path = s.path("report.json");
+    let json_arg = json_path.to_str().expect("utf-8 path");
+    let out = run(&[args, &["--headless", "--json", json_arg]].concat());
+    no_panic(&out);
+    let (stdout, stderr) = text(&out);
+    let report = if json_path.exists() {
+        json(&json_path)
+    } else {
+        serde_json::Value::Null
+    };
+    Ran {
+        code: code(&out),
+        stdout,
+        stderr,
+        report,
+    }
+}
+
 /// A loopback port with nothing listening on it.
 pub fn dead_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -2,7 +2,7 @@
 //! (closed model) or fed arrivals at a rate (open model), until the run
 //! time, the iteration count or Ctrl-C ends the run.
 //!
-//! There is one load loop ([`user::run`]), parameterised by where its
+//! There is one load loop (`user::run`), parameterised by where its
 //! iterations come from (a wait, or an arrival queue) and by when it stops.
 
 mod arrivals;
