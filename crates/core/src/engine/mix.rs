@@ -111,18 +111,9 @@ impl WeightedPick {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Wait;
 
     fn user(weight: u32, count: Option<u32>) -> UserType {
-        UserType {
-            name: "u".into(),
-            weight,
-            count,
-            wait: Wait::None,
-            on_start: vec![],
-            tasks: vec![],
-            marks: 0,
-        }
+        UserType::for_tests(weight, count)
     }
 
     #[test]

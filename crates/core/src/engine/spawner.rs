@@ -114,20 +114,12 @@ impl Spawner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{LoadSpec, Stage, StageTarget, UserType, Wait};
+    use crate::scenario::{LoadSpec, Stage, StageTarget, UserType};
 
     fn types(weights: &[(u32, Option<u32>)]) -> Vec<UserType> {
         weights
             .iter()
-            .map(|&(weight, count)| UserType {
-                name: "u".into(),
-                weight,
-                count,
-                wait: Wait::None,
-                on_start: vec![],
-                tasks: vec![],
-                marks: 0,
-            })
+            .map(|&(w, c)| UserType::for_tests(w, c))
             .collect()
     }
 

@@ -53,6 +53,22 @@ pub struct UserType {
     pub marks: usize,
 }
 
+#[cfg(test)]
+impl UserType {
+    /// A user type without steps, for tests of who-spawns-what.
+    pub fn for_tests(weight: u32, count: Option<u32>) -> UserType {
+        UserType {
+            name: "u".into(),
+            weight,
+            count,
+            wait: Wait::None,
+            on_start: vec![],
+            tasks: vec![],
+            marks: 0,
+        }
+    }
+}
+
 /// One weighted task.
 #[derive(Debug)]
 pub struct Task {
