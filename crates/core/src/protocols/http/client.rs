@@ -9,84 +9,16 @@ use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use bytes::BytesMut;
-use http::HeaderValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::client::TlsStream;
 
 use super::failure::{self, Failure};
+use super::origin::Origin;
 use super::tls;
 use super::wire::{with_cookies, Keep, Parsed, ResponseParser};
 use crate::metrics::Recorder;
-
-/// Where requests go: scheme, host and port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origin {
-    /// `https`.
-    pub tls: bool,
-    /// Host name or IP literal (IPv6 without brackets).
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
-
-impl Origin {
-    /// Splits `http://host:port/base` into its origin and base path.
-    pub fn parse(url: &str) -> Result<(Origin, String), String> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| format!("invalid URL '{url}': {e}"))?;
-        let tls = match uri.scheme_str() {
-            Some("http") => false,
-            Some("https") => true,
-            Some(other) => {
-                return Err(format!(
-                    "unsupported scheme '{other}' in '{url}': expected http:// or https://"
-                ))
-            }
-            None => {
-                return Err(format!(
-                    "invalid URL '{url}': expected http://host[:port][/path]"
-                ))
-            }
-        };
-        let host = uri
-            .host()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| format!("invalid URL '{url}': no host"))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let base = uri.path().trim_end_matches('/').to_string();
-        Ok((Origin { tls, host, port }, base))
-    }
-
-    /// The `Host` header value: the port is omitted when it is the default.
-    pub fn host_header(&self) -> HeaderValue {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default_port = if self.tls { 443 } else { 80 };
-        let text = if self.port == default_port {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        };
-        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("localhost"))
-    }
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.tls { "https" } else { "http" };
-        write!(f, "{scheme}://{}:{}", self.host, self.port)
-    }
-}
 
 /// Settings shared by every user's connections.
 #[derive(Debug, Default)]
@@ -385,37 +317,4 @@ async fn exchange(
     // Bytes after the response mean the connection is out of step.
     parsed.keep_alive &= !leftover;
     Ok(parsed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_origins_and_base_paths() {
-        let (o, base) = Origin::parse("http://127.0.0.1:8080/api/").expect("parses");
-        assert_eq!(
-            o,
-            Origin {
-                tls: false,
-                host: "127.0.0.1".into(),
-                port: 8080
-            }
-        );
-        assert_eq!(base, "/api");
-        let (o, base) = Origin::parse("https://example.com").expect("parses");
-        assert_eq!((o.tls, o.port, base.as_str()), (true, 443, ""));
-        assert_eq!(o.host_header(), "example.com");
-        let (o, _) = Origin::parse("http://[::1]:9000").expect("parses");
-        assert_eq!(o.host, "::1");
-        assert_eq!(o.host_header(), "[::1]:9000");
-    }
-
-    #[test]
-    fn rejects_what_is_not_an_http_url() {
-        let e = Origin::parse("mqtt://h:1883").expect_err("scheme");
-        assert!(e.contains("expected http:// or https://"), "{e}");
-        assert!(Origin::parse("127.0.0.1:8080").is_err());
-        assert!(Origin::parse("/just/a/path").is_err());
-    }
 }

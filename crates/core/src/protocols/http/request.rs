@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use super::client::Origin;
 use super::failure::Failure;
+use super::origin::Origin;
 use super::wire::encode_request;
 use crate::template::{Text, ValueTemplate, Vars};
 

@@ -1,13 +1,6 @@
-//! HTTP/1.1 on the wire, without I/O: requests encoded to bytes, responses
-//! parsed from whatever bytes have arrived (head with `httparse`, then a
-//! body framed by Content-Length, chunked encoding or the end of the
-//! connection).
-//!
-//! Why not hyper's client: it keeps a read buffer, a write buffer and a
-//! request channel per connection, ~17 KB for a user that sent one request
-//! and ~33 KB after a few dozen (measured, see docs/http-client.md). Here a
-//! connection owns only its socket; a response borrows a worker's buffer
-//! while it is read, so idle users cost almost nothing.
+//! Responses on the wire: a parser fed whatever bytes have arrived, for the
+//! head (`httparse`) and a body framed by Content-Length, chunked encoding
+//! or the end of the connection.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -25,39 +18,6 @@ pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
 #[error("{0}")]
 pub struct ParseError(pub String);
 
-/// Appends a request head and body to `out`.
-pub fn encode_request(
-    out: &mut Vec<u8>,
-    method: &http::Method,
-    target: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) {
-    out.reserve(64 + target.len() + body.len() + headers.len() * 32);
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    let sends_length = !body.is_empty()
-        || matches!(
-            *method,
-            http::Method::POST | http::Method::PUT | http::Method::PATCH
-        );
-    if sends_length && !headers.contains_key(http::header::CONTENT_LENGTH) {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-}
-
 /// `name=value; Path=/; Max-Age=0` → `(name, value)`, with an empty value
 /// when the cookie is deleted (`Max-Age=0` or an empty value).
 fn parse_set_cookie(raw: &[u8]) -> Option<(String, String)> {
@@ -74,28 +34,6 @@ fn parse_set_cookie(raw: &[u8]) -> Option<(String, String)> {
     });
     let value = if deleted { "" } else { value.trim() };
     Some((name.to_string(), value.to_string()))
-}
-
-/// Inserts a `cookie` header line into an encoded request.
-pub fn with_cookies(request: &[u8], cookies: &[(&str, &str)]) -> Vec<u8> {
-    let head_end = request
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(request.len(), |i| i + 2);
-    let mut out = Vec::with_capacity(request.len() + 64);
-    out.extend_from_slice(&request[..head_end]);
-    out.extend_from_slice(b"cookie: ");
-    for (i, (name, value)) in cookies.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b"; ");
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        out.extend_from_slice(value.as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&request[head_end..]);
-    out
 }
 
 /// How the body of a response ends.
@@ -525,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_read_and_sent_back() {
+    fn cookies_are_read() {
         let r = parse(
             b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=abc; Path=/; HttpOnly\r\nSet-Cookie: old=x; Max-Age=0\r\nContent-Length: 0\r\n\r\n",
             100,
@@ -537,31 +475,5 @@ mod tests {
             r.set_cookies,
             vec![("sid".into(), "abc".into()), ("old".into(), String::new())]
         );
-        let req = with_cookies(
-            b"GET / HTTP/1.1\r\nhost: h\r\n\r\nbody",
-            &[("a", "1"), ("b", "2")],
-        );
-        assert_eq!(
-            req,
-            b"GET / HTTP/1.1\r\nhost: h\r\ncookie: a=1; b=2\r\n\r\nbody"
-        );
-    }
-
-    #[test]
-    fn requests_are_encoded_with_length_when_needed() {
-        let mut headers = HeaderMap::new();
-        headers.insert("host", HeaderValue::from_static("h:1"));
-        let mut out = Vec::new();
-        encode_request(&mut out, &http::Method::POST, "/a?b=1", &headers, b"xy");
-        assert_eq!(
-            out,
-            b"POST /a?b=1 HTTP/1.1\r\nhost: h:1\r\ncontent-length: 2\r\n\r\nxy"
-        );
-        out.clear();
-        encode_request(&mut out, &http::Method::GET, "/", &headers, b"");
-        assert_eq!(out, b"GET / HTTP/1.1\r\nhost: h:1\r\n\r\n");
-        out.clear();
-        encode_request(&mut out, &http::Method::POST, "/", &headers, b"");
-        assert!(out.ends_with(b"content-length: 0\r\n\r\n"));
     }
 }
