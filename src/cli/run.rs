@@ -37,7 +37,7 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
 
     /// Test one URL without a scenario file.
-    #[arg(long, env = "CICADA_URL")]
+    #[arg(long)]
     pub url: Option<String>,
     /// HTTP method for --url.
     #[arg(short = 'X', long, default_value = "GET", requires = "url")]
