@@ -294,3 +294,38 @@ fn a_target_that_never_answers_fails_the_run() {
     assert!(r.stdout.contains("no request completed"), "{}", r.stdout);
     assert!(r.stdout.contains("3 requests were cut off"), "{}", r.stdout);
 }
+
+#[test]
+fn connections_closed_while_idle_are_reopened_without_failures() {
+    let url = format!("{}/", idle_closing_server(100));
+    // Idle 1 s: the closed connection is noticed before the next request.
+    let slow = run_scenario(
+        &format!("host: {url}\nusers:\n  - name: u\n    wait: 1s\n    steps:\n      - http: {{ path: / }}\n"),
+        &["--iterations", "3"],
+    );
+    assert_eq!(slow.code, 0, "{}", slow.stdout);
+    assert_eq!(slow.report["connections"]["opened"], 3);
+    assert_eq!(slow.report["connections"]["reopened"], 2);
+    // Idle 300 ms: not probed; the GET finds the connection closed and is
+    // sent again on a new one.
+    let fast = run_scenario(
+        &format!("host: {url}\nusers:\n  - name: u\n    wait: 300ms\n    steps:\n      - http: {{ path: / }}\n"),
+        &["--iterations", "3"],
+    );
+    assert_eq!(fast.code, 0, "{}", fast.stdout);
+    assert_eq!(fast.report["total"]["failures"], 0);
+    // A POST is never sent twice: the same race is a failure.
+    let post = run_scenario(
+        &format!("host: {url}\nusers:\n  - name: u\n    wait: 300ms\n    steps:\n      - http: {{ method: POST, path: / }}\n"),
+        &["--iterations", "5"],
+    );
+    assert_eq!(post.code, 1, "{}", post.stdout);
+    // New connection, reused one found closed (failure), new, closed, new.
+    assert_eq!(post.report["total"]["failures"], 2, "{}", post.stdout);
+    assert!(
+        post.stdout
+            .contains("connection closed before the response"),
+        "{}",
+        post.stdout
+    );
+}

@@ -81,13 +81,6 @@ pub trait Observer {
     fn interval(&mut self, progress: &Progress<'_>);
 }
 
-/// An observer that ignores progress.
-pub struct Silent;
-
-impl Observer for Silent {
-    fn interval(&mut self, _progress: &Progress<'_>) {}
-}
-
 /// The result of a run, for the reports.
 #[derive(Debug)]
 pub struct RunOutcome {

@@ -147,7 +147,7 @@ impl Compiler {
 
     /// True for names every template knows: cicada's functions and
     /// minijinja's globals (`range`, `dict`, ...).
-    pub fn is_global(&self, name: &str) -> bool {
+    fn is_global(&self, name: &str) -> bool {
         functions::NAMES.contains(&name) || self.env.globals().any(|(g, _)| g == name)
     }
 }

@@ -84,7 +84,14 @@ impl Stream {
 struct Conn {
     origin: Origin,
     stream: Stream,
+    /// When the last response ended: only a connection idle for a while is
+    /// probed before reuse (servers close idle ones), which spares a system
+    /// call on back-to-back requests.
+    idle_since: Instant,
 }
+
+/// Idle time after which a connection is probed before it is reused.
+const PROBE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The connections of one user.
 pub struct Session {
@@ -151,7 +158,9 @@ impl Session {
                             self.cookies.push((origin.clone(), name, value));
                         }
                     }
-                    if !parsed.keep_alive {
+                    if parsed.keep_alive {
+                        self.conns[index].idle_since = Instant::now();
+                    } else {
                         self.conns.swap_remove(index);
                         self.reopen = true;
                     }
@@ -183,7 +192,8 @@ impl Session {
         deadline: Instant,
     ) -> Result<(usize, bool), Failure> {
         if let Some(i) = self.conns.iter().position(|c| &c.origin == origin) {
-            if !self.conns[i].stream.closed_while_idle() {
+            let conn = &self.conns[i];
+            if conn.idle_since.elapsed() < PROBE_AFTER || !conn.stream.closed_while_idle() {
                 return Ok((i, true));
             }
             self.conns.swap_remove(i);
@@ -201,6 +211,7 @@ impl Session {
                 self.conns.push(Conn {
                     origin: origin.clone(),
                     stream,
+                    idle_since: Instant::now(),
                 });
                 Ok((self.conns.len() - 1, false))
             }
@@ -222,11 +233,6 @@ impl Session {
         } else {
             Ok(Stream::Plain(tcp))
         }
-    }
-
-    /// Closes every connection (a user that stops).
-    pub fn close(&mut self) {
-        self.conns.clear();
     }
 }
 
