@@ -74,6 +74,8 @@ fn bad_statuses_and_failed_checks_are_failures_with_reasons() {
       - http: { path: /status/404, name: expected 404, status: 404 }
       - http: { path: /items/x, name: json }
       - check: { json: { path: $.id, equals: y } }
+      - http: { method: POST, path: /items, name: unique }
+      - check: { json: { path: $.id, equals: y } }
 "#,
         ),
     );
@@ -106,8 +108,15 @@ fn bad_statuses_and_failed_checks_are_failures_with_reasons() {
     );
     assert_eq!(
         find("json")[2],
-        r#"check failed: $.id is "x", expected "y""#
+        r#"check failed: $.id is not "y" (first seen: "x")"#
     );
+    // Ids differ on every response; the failures still group into one row.
+    let unique = find("unique");
+    assert_eq!(
+        unique[2].split(" (first seen").next(),
+        Some(r#"check failed: $.id is not "y""#)
+    );
+    assert_eq!(unique[3], "10");
     assert!(
         rows.iter().all(|r| r[1] != "expected 404"),
         "404 was expected: {rows:?}"

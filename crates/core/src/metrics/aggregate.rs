@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::failures::{Failure, Failures};
 use super::latency::Latency;
-use super::recorder::{unix_now, ArrivalTally, ConnectTally, FailureTally, Interval, StatCounters};
+use super::recorder::{unix_now, ArrivalTally, ConnectTally, Interval, StatCounters};
 use super::stat::{RowKind, StatId, StatTable};
 
 /// The percentiles every report shows (Locust's set), as numbers.
@@ -134,11 +135,10 @@ pub struct Aggregate {
     totals: Vec<StatCounters>,
     all_requests: StatCounters,
     pending: Vec<Option<StatCounters>>,
-    failures: Vec<(StatId, String, FailureTally)>,
+    failures: Failures,
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
-    errors: Vec<(String, u64)>,
     history: Vec<HistoryPoint>,
     closed_at: Duration,
 }
@@ -152,11 +152,10 @@ impl Aggregate {
             pending: (0..rows).map(|_| None).collect(),
             table,
             all_requests: StatCounters::default(),
-            failures: Vec::new(),
+            failures: Failures::default(),
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
-            errors: Vec::new(),
             history: Vec::new(),
             closed_at: Duration::ZERO,
         }
@@ -174,25 +173,10 @@ impl Aggregate {
                 slot => *slot = Some(counters),
             }
         }
-        for (id, error, tally) in interval.failures {
-            match self
-                .failures
-                .iter_mut()
-                .find(|(i, e, _)| *i == id && *e == error)
-            {
-                Some((_, _, t)) => t.merge(&tally),
-                None => self.failures.push((id, error, tally)),
-            }
-        }
+        self.failures.merge(interval.failures);
         self.connections.merge(&interval.connections);
         self.arrivals.merge(&interval.arrivals);
         self.lag.merge(&interval.lag);
-        for (message, n) in interval.errors {
-            match self.errors.iter_mut().find(|(m, _)| *m == message) {
-                Some((_, total)) => *total += n,
-                None => self.errors.push((message, n)),
-            }
-        }
     }
 
     /// Ends the open interval at `elapsed` with `users` alive and appends
@@ -250,9 +234,10 @@ impl Aggregate {
         &self.all_requests
     }
 
-    /// Failures by (row, error), in order of first appearance.
-    pub fn failures(&self) -> &[(StatId, String, FailureTally)] {
-        &self.failures
+    /// Failures of requests and derived measures, by (row, cause), in
+    /// order of first appearance.
+    pub fn failures(&self) -> impl Iterator<Item = &Failure> {
+        self.failures.iter().filter(|f| f.row.is_some())
     }
 
     /// Connections opened over the run.
@@ -271,8 +256,8 @@ impl Aggregate {
     }
 
     /// Scenario errors outside requests, by message.
-    pub fn errors(&self) -> &[(String, u64)] {
-        &self.errors
+    pub fn errors(&self) -> impl Iterator<Item = &Failure> {
+        self.failures.iter().filter(|f| f.row.is_none())
     }
 
     /// Every closed second, oldest first.
@@ -299,7 +284,7 @@ mod tests {
         for _ in 0..2 {
             let mut r = Recorder::new(2);
             r.success(StatId(0), Duration::from_millis(10), 10);
-            r.failure(StatId(0), Duration::from_millis(30), 0, "HTTP 500");
+            r.failure(StatId(0), Duration::from_millis(30), 0, "HTTP 500", None);
             r.success(StatId(1), Duration::from_secs(2), 0);
             agg.absorb(r.take_interval());
         }
@@ -313,8 +298,9 @@ mod tests {
         assert!((aggregated.interval.rps - 2.0).abs() < 1e-9);
         assert!(aggregated.interval.max_ms < 100.0, "POLL kept out");
         assert_eq!(agg.total(StatId(1)).requests, 2);
-        assert_eq!(agg.failures().len(), 1);
-        assert_eq!(agg.failures()[0].2.count, 2);
+        let failures: Vec<_> = agg.failures().collect();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].tally.count, 2);
     }
 
     #[test]

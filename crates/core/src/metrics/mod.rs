@@ -6,14 +6,15 @@
 //! into an [`Aggregate`], which the reports read.
 
 mod aggregate;
+mod failures;
 mod latency;
 mod recorder;
 mod stat;
 
 pub use aggregate::{Aggregate, HistoryPoint, HistoryRow, Summary, PERCENTILES, PERCENTILE_LABELS};
+pub use failures::{Failure, FailureTally, Failures, MAX_CAUSES_PER_ROW, OTHER_CAUSES};
 pub use latency::{DecodeError, Latency};
 pub use recorder::{
-    unix_now, ArrivalTally, ConnectTally, FailureTally, Interval, Recorder, StatCounters,
-    LATE_AFTER,
+    unix_now, ArrivalTally, ConnectTally, Interval, Recorder, StatCounters, LATE_AFTER,
 };
 pub use stat::{RowKind, StatId, StatKey, StatTable};

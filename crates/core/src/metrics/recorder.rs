@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::failures::Failures;
 use super::latency::Latency;
 use super::stat::StatId;
 
@@ -35,26 +36,6 @@ impl StatCounters {
     /// True when nothing happened.
     pub fn is_idle(&self) -> bool {
         self.requests == 0 && self.interrupted == 0
-    }
-}
-
-/// How often one (row, error) failure happened, and when.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FailureTally {
-    /// Number of occurrences.
-    pub count: u64,
-    /// Unix time of the first occurrence, in seconds.
-    pub first_seen: f64,
-    /// Unix time of the last occurrence, in seconds.
-    pub last_seen: f64,
-}
-
-impl FailureTally {
-    /// Adds `other` into `self`, widening the seen-window.
-    pub fn merge(&mut self, other: &FailureTally) {
-        self.count += other.count;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
     }
 }
 
@@ -116,17 +97,14 @@ impl ArrivalTally {
 pub struct Interval {
     /// Rows that saw activity, with their counters.
     pub stats: Vec<(StatId, StatCounters)>,
-    /// Failures by (row, error message).
-    pub failures: Vec<(StatId, String, FailureTally)>,
+    /// Failures by (row, cause), and scenario errors (row `None`).
+    pub failures: Failures,
     /// Connections opened.
     pub connections: ConnectTally,
     /// Iteration punctuality.
     pub arrivals: ArrivalTally,
     /// Event-loop lag of the worker, sampled by its probe.
     pub lag: Latency,
-    /// Scenario errors that are not request failures (a `set` whose
-    /// template failed, ...), by message.
-    pub errors: Vec<(String, u64)>,
 }
 
 /// One worker's recorder. Users of a worker share it through
@@ -134,12 +112,10 @@ pub struct Interval {
 #[derive(Debug)]
 pub struct Recorder {
     stats: Vec<StatCounters>,
-    /// Distinct (row, error) pairs are few, so a linear scan beats hashing.
-    failures: Vec<(StatId, String, FailureTally)>,
+    failures: Failures,
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
-    errors: Vec<(String, u64)>,
 }
 
 /// Seconds since the Unix epoch, for failure timestamps.
@@ -154,11 +130,10 @@ impl Recorder {
     pub fn new(rows: usize) -> Self {
         Recorder {
             stats: (0..rows).map(|_| StatCounters::default()).collect(),
-            failures: Vec::new(),
+            failures: Failures::default(),
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
-            errors: Vec::new(),
         }
     }
 
@@ -171,30 +146,22 @@ impl Recorder {
         s.bytes += bytes;
     }
 
-    /// A request of row `id` failed after `elapsed` because of `error`.
-    pub fn failure(&mut self, id: StatId, elapsed: Duration, bytes: u64, error: &str) {
+    /// A request of row `id` failed after `elapsed` because of `cause`
+    /// (`example`: what was seen, when the cause leaves it out).
+    pub fn failure(
+        &mut self,
+        id: StatId,
+        elapsed: Duration,
+        bytes: u64,
+        cause: &str,
+        example: Option<&str>,
+    ) {
         let s = &mut self.stats[id.index()];
         s.latency.record(elapsed);
         s.requests += 1;
         s.failures += 1;
         s.bytes += bytes;
-        let now = unix_now();
-        // Repeated errors find their entry without allocating.
-        if let Some((_, _, t)) = self
-            .failures
-            .iter_mut()
-            .find(|(row, e, _)| *row == id && e == error)
-        {
-            t.count += 1;
-            t.last_seen = now;
-            return;
-        }
-        let tally = FailureTally {
-            count: 1,
-            first_seen: now,
-            last_seen: now,
-        };
-        self.failures.push((id, error.to_string(), tally));
+        self.failures.add(Some(id), cause, example, unix_now());
     }
 
     /// A request of row `id` was cut off by the end of the run.
@@ -235,10 +202,7 @@ impl Recorder {
 
     /// A scenario error outside any request (counted, never a panic).
     pub fn error(&mut self, message: &str) {
-        match self.errors.iter_mut().find(|(m, _)| m == message) {
-            Some((_, n)) => *n += 1,
-            None => self.errors.push((message.to_string(), 1)),
-        }
+        self.failures.add(None, message, None, unix_now());
     }
 
     /// Takes what was recorded since the last call and starts afresh.
@@ -257,7 +221,6 @@ impl Recorder {
             connections: std::mem::take(&mut self.connections),
             arrivals: std::mem::take(&mut self.arrivals),
             lag: std::mem::take(&mut self.lag),
-            errors: std::mem::take(&mut self.errors),
         }
     }
 }
@@ -272,9 +235,9 @@ mod tests {
         let a = StatId(0);
         let b = StatId(1);
         r.success(a, Duration::from_millis(2), 100);
-        r.failure(a, Duration::from_millis(3), 0, "HTTP 500");
-        r.failure(a, Duration::from_millis(4), 0, "HTTP 500");
-        r.failure(a, Duration::from_millis(4), 0, "connection refused");
+        r.failure(a, Duration::from_millis(3), 0, "HTTP 500", None);
+        r.failure(a, Duration::from_millis(4), 0, "HTTP 500", None);
+        r.failure(a, Duration::from_millis(4), 0, "connection refused", None);
         r.interrupted(b);
         let i = r.take_interval();
         assert_eq!(i.stats.len(), 2);
@@ -286,7 +249,7 @@ mod tests {
         let mut f: Vec<_> = i
             .failures
             .iter()
-            .map(|(_, e, t)| (e.clone(), t.count))
+            .map(|f| (f.cause.clone(), f.tally.count))
             .collect();
         f.sort();
         assert_eq!(

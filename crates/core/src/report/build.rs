@@ -179,17 +179,16 @@ impl Report {
         );
         let failures = agg
             .failures()
-            .iter()
-            .map(|(id, error, t)| {
-                let k = agg.table().key(*id);
-                FailureRow {
+            .filter_map(|f| {
+                let k = agg.table().key(f.row?);
+                Some(FailureRow {
                     method: k.kind.clone(),
                     name: k.name.clone(),
-                    error: error.clone(),
-                    occurrences: t.count,
-                    first_seen: t.first_seen,
-                    last_seen: t.last_seen,
-                }
+                    error: f.message(),
+                    occurrences: f.tally.count,
+                    first_seen: f.tally.first_seen,
+                    last_seen: f.tally.last_seen,
+                })
             })
             .collect();
         let a = agg.arrivals();
@@ -210,7 +209,7 @@ impl Report {
         let generator = analysis::generator(outcome);
         let results: Vec<ThresholdResult> = thresholds.iter().map(|t| judge(t, outcome)).collect();
         let any_failure = agg.all_requests().failures > 0 || stats.iter().any(|r| r.failures > 0);
-        let errors: u64 = agg.errors().iter().map(|(_, n)| n).sum();
+        let errors: u64 = agg.errors().map(|e| e.tally.count).sum();
         let attempted = agg.arrivals().started > 0 || stats.iter().any(|r| r.interrupted > 0);
         let (verdict, verdict_reason) = if total.requests == 0 && attempted {
             (Verdict::Fail, "no request completed".to_string())
@@ -257,10 +256,9 @@ impl Report {
             failures,
             errors: agg
                 .errors()
-                .iter()
-                .map(|(m, n)| ErrorRow {
-                    message: m.clone(),
-                    count: *n,
+                .map(|e| ErrorRow {
+                    message: e.message(),
+                    count: e.tally.count,
                 })
                 .collect(),
             connections: Connections {

@@ -116,6 +116,11 @@ pub fn build(cx: &mut Ctx, scope: &mut Scope, raw: &[Spanned<RawStep>]) -> Vec<S
             }
         }
     }
+    for step in &mut steps {
+        if let Step::Http(h) = step {
+            h.prepare();
+        }
+    }
     steps
 }
 
@@ -225,6 +230,7 @@ fn http_step(cx: &mut Ctx, scope: &Scope, h: &RawHttp, loc: Loc) -> Option<HttpS
         checks: Vec::new(),
         extracts: Vec::new(),
         mark: None,
+        keep: Default::default(),
     })
 }
 

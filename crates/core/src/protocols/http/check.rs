@@ -163,6 +163,16 @@ pub struct JsonCheck {
     pub expect: JsonExpect,
 }
 
+/// Why a check failed: a cause that stays the same from one response to
+/// the next, and the value seen when it varies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// What differed.
+    pub cause: String,
+    /// The value seen, when the cause leaves it out.
+    pub example: Option<String>,
+}
+
 /// Conditions a response must meet; all of them.
 #[derive(Debug, Default)]
 pub struct Check {
@@ -181,36 +191,45 @@ impl Check {
     }
 
     /// `Ok` when every condition holds, else the first that does not.
-    pub fn evaluate(&self, ex: &Exchange) -> Result<(), String> {
+    pub fn evaluate(&self, ex: &Exchange) -> Result<(), CheckFailure> {
+        self.first_failure(ex)
+            .map_err(|(cause, example)| CheckFailure { cause, example })
+    }
+
+    fn first_failure(&self, ex: &Exchange) -> Result<(), (String, Option<String>)> {
         if let Some(s) = &self.status {
             if !s.contains(ex.status) {
-                return Err(format!("status {}, expected {s}", ex.status.as_u16()));
+                return Err((format!("status {}, expected {s}", ex.status.as_u16()), None));
             }
         }
         for text in &self.body_contains {
             if !contains(&ex.body, text.as_bytes()) {
-                return Err(format!("body does not contain '{text}'"));
+                return Err((format!("body does not contain '{text}'"), None));
             }
         }
         for check in &self.json {
             let Some(doc) = ex.json() else {
-                return Err("response body is not JSON".into());
+                return Err(("response body is not JSON".into(), None));
             };
             let found = check.path.first(doc);
             let path = check.path.source();
             match (&check.expect, found) {
-                (JsonExpect::Exists(true), None) => return Err(format!("{path} not found")),
+                (JsonExpect::Exists(true), None) => {
+                    return Err((format!("{path} not found"), None))
+                }
                 (JsonExpect::Exists(false), Some(_)) => {
-                    return Err(format!("{path} exists, expected absent"))
+                    return Err((format!("{path} exists, expected absent"), None))
                 }
                 (JsonExpect::Equals(want), None) => {
-                    return Err(format!("{path} not found, expected {want}"))
+                    return Err((format!("{path} not found, expected {want}"), None))
                 }
                 (JsonExpect::Equals(want), Some(got)) if !loosely_equal(got, want) => {
-                    return Err(format!("{path} is {}, expected {want}", shorten(got)));
+                    // The value seen varies (ids, timestamps): an example, not
+                    // part of the cause, so failures group.
+                    return Err((format!("{path} is not {want}"), Some(shorten(got))));
                 }
                 (JsonExpect::NotEquals(bad), Some(got)) if loosely_equal(got, bad) => {
-                    return Err(format!("{path} is {bad}, expected anything else"));
+                    return Err((format!("{path} is {bad}, expected anything else"), None));
                 }
                 _ => {}
             }
@@ -258,6 +277,14 @@ mod tests {
         )
     }
 
+    /// The failure as one string: `cause [seen example]`.
+    fn why(r: Result<(), CheckFailure>) -> Result<(), String> {
+        r.map_err(|f| match f.example {
+            Some(e) => format!("{} [seen {e}]", f.cause),
+            None => f.cause,
+        })
+    }
+
     fn set(items: &[&str]) -> StatusSet {
         StatusSet::parse(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid")
     }
@@ -292,23 +319,23 @@ mod tests {
             }],
         };
         assert_eq!(
-            check.evaluate(&exchange(500, "")),
+            why(check.evaluate(&exchange(500, ""))),
             Err("status 500, expected 200".into())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"status":"new"}"#)),
+            why(check.evaluate(&exchange(200, r#"{"status":"new"}"#))),
             Err("body does not contain 'done'".into())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"status":"new","x":"done"}"#)),
-            Err(r#"$.status is "new", expected "done""#.into())
+            why(check.evaluate(&exchange(200, r#"{"status":"new","x":"done"}"#))),
+            Err(r#"$.status is not "done" [seen "new"]"#.into())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"status":"done"}"#)),
+            why(check.evaluate(&exchange(200, r#"{"status":"done"}"#))),
             Ok(())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, "done, not json")),
+            why(check.evaluate(&exchange(200, "done, not json"))),
             Err("response body is not JSON".into())
         );
     }
@@ -333,19 +360,19 @@ mod tests {
             ..Check::default()
         };
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"id":1,"n":5.0}"#)),
+            why(check.evaluate(&exchange(200, r#"{"id":1,"n":5.0}"#))),
             Ok(())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"id":1,"n":"5"}"#)),
+            why(check.evaluate(&exchange(200, r#"{"id":1,"n":"5"}"#))),
             Ok(())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"n":5}"#)),
+            why(check.evaluate(&exchange(200, r#"{"n":5}"#))),
             Err("$.id not found".into())
         );
         assert_eq!(
-            check.evaluate(&exchange(200, r#"{"id":1,"n":5,"err":"x"}"#)),
+            why(check.evaluate(&exchange(200, r#"{"id":1,"n":5,"err":"x"}"#))),
             Err("$.err exists, expected absent".into())
         );
         assert!(JsonPathExpr::parse("$[").is_err());

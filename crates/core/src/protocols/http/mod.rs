@@ -12,7 +12,7 @@ mod step;
 mod tls;
 mod wire;
 
-pub use check::{Check, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};
+pub use check::{Check, CheckFailure, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};
 pub use client::{ClientSettings, Session};
 pub use extract::{default_group, Extract, Source};
 pub use failure::Failure;

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::check::{Check, StatusSet};
 use super::request::RequestTemplate;
-use super::step::perform;
+use super::step::send;
 use super::wire::Keep;
 use crate::metrics::StatId;
 use crate::protocols::{Context, Flow};
@@ -45,30 +45,30 @@ impl PollStep {
         let started = cx.begin(self.stat);
         let origin = self.from.and_then(|m| cx.marks[m]).unwrap_or(started);
         let deadline = started + self.timeout;
+        let keep = Keep {
+            body: true,
+            headers: false,
+        };
         loop {
-            let request_start = cx.begin(self.request_stat);
-            let keep = Keep {
-                body: true,
-                headers: false,
-            };
-            let result = perform(&self.request, self.request_timeout, keep, cx).await;
-            cx.end(self.request_stat);
-            let elapsed = request_start.elapsed();
-            let mut done = false;
-            {
-                let mut rec = cx.recorder.borrow_mut();
-                match &result {
-                    Err(f) => rec.failure(self.request_stat, elapsed, 0, &f.to_string()),
-                    Ok((ex, bytes)) if !self.expect.contains(ex.status) => {
-                        let text = format!("HTTP {}", ex.status.as_u16());
-                        rec.failure(self.request_stat, elapsed, *bytes, &text);
-                    }
-                    Ok((ex, bytes)) => {
-                        rec.success(self.request_stat, elapsed, *bytes);
-                        done = self.until.evaluate(ex).is_ok();
-                    }
+            let sent = send(
+                &self.request,
+                self.request_timeout,
+                keep,
+                &self.expect,
+                self.request_stat,
+                None,
+                cx,
+            )
+            .await;
+            let done = match sent {
+                Some((ex, bytes, elapsed)) => {
+                    cx.recorder
+                        .borrow_mut()
+                        .success(self.request_stat, elapsed, bytes);
+                    self.until.evaluate(&ex).is_ok()
                 }
-            }
+                None => false,
+            };
             if done {
                 cx.end(self.stat);
                 cx.recorder
@@ -78,10 +78,10 @@ impl PollStep {
             }
             if Instant::now() + self.every >= deadline {
                 cx.end(self.stat);
-                let text = format!("condition not met within {}", format_duration(self.timeout));
+                let cause = format!("condition not met within {}", format_duration(self.timeout));
                 cx.recorder
                     .borrow_mut()
-                    .failure(self.stat, origin.elapsed(), 0, &text);
+                    .failure(self.stat, origin.elapsed(), 0, &cause, None);
                 return Flow::Continue;
             }
             tokio::time::sleep(self.every).await;

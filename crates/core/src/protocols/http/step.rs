@@ -30,45 +30,46 @@ pub struct HttpStep {
     pub extracts: Vec<Extract>,
     /// Mark to set when the request starts (referenced by a `poll`'s `from`).
     pub mark: Option<usize>,
+    /// What of the response the checks and extractions need; see
+    /// [`HttpStep::prepare`].
+    pub keep: Keep,
 }
 
 impl HttpStep {
-    /// Sends the request and records the outcome.
-    pub async fn run(&self, cx: &mut Context) -> Flow {
-        let keep = Keep {
+    /// Settles what the response must keep, once the scenario's `check` and
+    /// `extract` steps are folded in (not on every request).
+    pub fn prepare(&mut self) {
+        self.keep = Keep {
             body: self.checks.iter().any(Check::needs_body)
                 || self.extracts.iter().any(Extract::needs_body),
             headers: self.extracts.iter().any(|e| !e.needs_body()),
         };
-        let start = cx.begin(self.stat);
-        if let Some(m) = self.mark {
-            cx.marks[m] = Some(start);
-        }
-        let result = perform(&self.request, self.timeout, keep, cx).await;
-        cx.end(self.stat);
-        let elapsed = start.elapsed();
-        let (ex, bytes) = match result {
-            Ok(ok) => ok,
-            Err(failure) => {
-                let text = failure.to_string();
-                cx.recorder
-                    .borrow_mut()
-                    .failure(self.stat, elapsed, 0, &text);
-                return self.after_failure();
-            }
-        };
-        if !self.expect.contains(ex.status) {
-            let text = format!("HTTP {}", ex.status.as_u16());
-            cx.recorder
-                .borrow_mut()
-                .failure(self.stat, elapsed, bytes, &text);
+    }
+
+    /// Sends the request and records the outcome.
+    pub async fn run(&self, cx: &mut Context) -> Flow {
+        let sent = send(
+            &self.request,
+            self.timeout,
+            self.keep,
+            &self.expect,
+            self.stat,
+            self.mark,
+            cx,
+        )
+        .await;
+        let Some((ex, bytes, elapsed)) = sent else {
             return self.after_failure();
-        }
-        if let Some(reason) = self.checks.iter().find_map(|c| c.evaluate(&ex).err()) {
-            let text = format!("check failed: {reason}");
-            cx.recorder
-                .borrow_mut()
-                .failure(self.stat, elapsed, bytes, &text);
+        };
+        if let Some(f) = self.checks.iter().find_map(|c| c.evaluate(&ex).err()) {
+            let cause = format!("check failed: {}", f.cause);
+            cx.recorder.borrow_mut().failure(
+                self.stat,
+                elapsed,
+                bytes,
+                &cause,
+                f.example.as_deref(),
+            );
             return self.after_failure();
         }
         for extract in &self.extracts {
@@ -77,7 +78,7 @@ impl HttpStep {
                 Err(reason) => {
                     cx.recorder
                         .borrow_mut()
-                        .failure(self.stat, elapsed, bytes, &reason);
+                        .failure(self.stat, elapsed, bytes, &reason, None);
                     return Flow::Abort;
                 }
             }
@@ -97,9 +98,48 @@ impl HttpStep {
     }
 }
 
-/// Sends `request` and reads the whole response within `timeout`,
-/// keeping the body when `need_body` (and headers when `need_headers`).
-pub(super) async fn perform(
+/// Sends `request` as a measurement of row `stat` (setting `mark` to its
+/// start). A transport failure or an unexpected status is recorded as a
+/// failure here and gives `None`; otherwise the caller gets the exchange,
+/// the body size and the elapsed time, and records the outcome itself.
+pub(super) async fn send(
+    request: &RequestTemplate,
+    timeout: Duration,
+    keep: Keep,
+    expect: &StatusSet,
+    stat: StatId,
+    mark: Option<usize>,
+    cx: &mut Context,
+) -> Option<(Exchange, u64, Duration)> {
+    let start = cx.begin(stat);
+    if let Some(m) = mark {
+        cx.marks[m] = Some(start);
+    }
+    let result = perform(request, timeout, keep, cx).await;
+    cx.end(stat);
+    let elapsed = start.elapsed();
+    let (ex, bytes) = match result {
+        Ok(ok) => ok,
+        Err(failure) => {
+            cx.recorder
+                .borrow_mut()
+                .failure(stat, elapsed, 0, &failure.to_string(), None);
+            return None;
+        }
+    };
+    if !expect.contains(ex.status) {
+        let cause = format!("HTTP {}", ex.status.as_u16());
+        cx.recorder
+            .borrow_mut()
+            .failure(stat, elapsed, bytes, &cause, None);
+        return None;
+    }
+    Some((ex, bytes, elapsed))
+}
+
+/// Sends `request` and reads the whole response within `timeout`, keeping
+/// what `keep` asks for.
+async fn perform(
     request: &RequestTemplate,
     timeout: Duration,
     keep: Keep,
