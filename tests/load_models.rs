@@ -85,7 +85,7 @@ fn stages_ramp_users_up_and_down() {
 }
 
 #[test]
-fn open_model_counts_latency_from_the_intended_start() {
+fn open_model_latency_includes_the_wait_for_a_free_user() {
     let server = TestServer::start();
     let r = run_url(
         &format!("{}/slow/300", server.url),
@@ -193,4 +193,73 @@ fn stop_timeout_lets_running_iterations_finish() {
         "in-flight requests finished"
     );
     assert_eq!(r.report["total"]["requests"], 2);
+}
+
+#[test]
+fn open_model_serves_every_user_type_even_with_one_user() {
+    let server = TestServer::start();
+    let yaml = format!(
+        "host: {}\nusers:\n  - name: a\n    steps:\n      - http: {{ path: /ok, name: a }}\n  - name: b\n    steps:\n      - http: {{ path: /ok, name: b }}\n",
+        server.url
+    );
+    let r = run_scenario(
+        &yaml,
+        &["--rate", "10/s", "--max-users", "1", "--run-time", "2s"],
+    );
+    assert!(r.stat("a")["requests"].as_u64().unwrap() > 0);
+    assert!(
+        r.stat("b")["requests"].as_u64().unwrap() > 0,
+        "type b has its own user"
+    );
+}
+
+#[test]
+fn open_model_iterations_are_taken_when_arrivals_are_generated() {
+    let server = TestServer::start();
+    let r = run_url(
+        &format!("{}/ok", server.url),
+        &["--rate", "1000/s", "--iterations", "100"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let a = &r.report["arrivals"];
+    assert_eq!(
+        (
+            a["due"].as_u64(),
+            a["started"].as_u64(),
+            a["never_started"].as_u64()
+        ),
+        (Some(100), Some(100), Some(0)),
+        "{a}"
+    );
+    assert_eq!(r.report["total"]["requests"], 100);
+}
+
+#[test]
+fn arrivals_that_never_start_fail_the_run() {
+    let server = TestServer::start();
+    let r = run_url(
+        &format!("{}/slow/500", server.url),
+        &[
+            "--rate",
+            "40/s",
+            "--max-users",
+            "1",
+            "--threads",
+            "1",
+            "--run-time",
+            "2s",
+            "--threshold",
+            "errors<1%",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.report["verdict"], "fail");
+    assert!(
+        r.report["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .contains("arrivals never started"),
+        "{}",
+        r.report["verdict_reason"]
+    );
 }

@@ -58,8 +58,10 @@ pub async fn run(
         Box::pin(run_steps(&user_type.on_start, &mut cx)).await;
     }
     let mut last_start: Option<Instant> = None;
+    let open = matches!(source, Source::Open(_));
     while let Some(arrival) = next_arrival(&source, &stop, last_start).await {
-        if !env.run.claim_iteration() {
+        // Open-model arrivals took their iteration when generated.
+        if !open && !env.run.claim_iteration() {
             break;
         }
         let now = Instant::now();
@@ -67,9 +69,10 @@ pub async fn run(
         env.recorder
             .borrow_mut()
             .arrival(now.saturating_duration_since(arrival.due), arrival.queued);
-        if matches!(source, Source::Open(_)) {
-            // The wait in line is carried into the first request's latency.
-            cx.carried_delay = Some(now.saturating_duration_since(arrival.due));
+        if open {
+            // The wait in line for a user is carried into the first
+            // measurement; the timer's own lateness is not the target's.
+            cx.carried_delay = Some(now.saturating_duration_since(arrival.queued_at));
         }
         // Boxed so that an idle user holds only its small loop state, not
         // the largest step future.
@@ -99,6 +102,7 @@ async fn next_arrival(
         (_, None) | (Wait::None, _) => {
             return Some(Arrival {
                 due: now,
+                queued_at: now,
                 queued: false,
             })
         }
@@ -111,7 +115,11 @@ async fn next_arrival(
             _ = stop.requested() => return None,
         }
     }
-    Some(Arrival { due, queued: false })
+    Some(Arrival {
+        due,
+        queued_at: Instant::now(),
+        queued: false,
+    })
 }
 
 /// One iteration: a fresh data row, cleared marks, one weighted task.

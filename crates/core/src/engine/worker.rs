@@ -16,7 +16,7 @@ use tokio::time::{sleep_until, Instant};
 
 use super::arrivals::{self, OpenState};
 use super::config::Model;
-use super::mix::{Mix, WeightedPick};
+use super::mix::WeightedPick;
 use super::signal::StopFlag;
 use super::user::{self, Source};
 use super::RunShared;
@@ -85,17 +85,16 @@ pub struct WorkerEnv {
 }
 
 impl WorkerEnv {
-    /// Starts a user of `type_index` on this worker. `open` is the state
-    /// whose live count the user occupies, for open-model users.
-    pub fn spawn_user(
-        self: &Rc<Self>,
-        type_index: usize,
-        source: Source,
-        open: Option<Rc<OpenState>>,
-    ) {
+    /// Starts a user of `type_index` on this worker.
+    pub fn spawn_user(self: &Rc<Self>, type_index: usize, source: Source) {
         let id = self.run.next_user_id();
         let stop = Rc::new(StopFlag::default());
         let closed = matches!(source, Source::Closed(_));
+        // An open-model user frees its place in its type's pool on exit.
+        let pool = match &source {
+            Source::Open(queue) => Some(queue.clone()),
+            Source::Closed(_) => None,
+        };
         let env = self.clone();
         let flag = stop.clone();
         let join = tokio::task::spawn_local(async move {
@@ -114,8 +113,8 @@ impl WorkerEnv {
                     "a '{name}' user stopped on an internal error: {what}"
                 ));
             }
-            if let Some(open) = open {
-                open.live.set(open.live.get() - 1);
+            if let Some(queue) = pool {
+                queue.live.set(queue.live.get() - 1);
             }
         });
         let mut users = self.users.borrow_mut();
@@ -182,11 +181,7 @@ async fn serve(
         Model::Open { max_users } => {
             let workers = env.run.config.threads as u64;
             let cap = max_users / workers + u64::from((index as u64) < max_users % workers);
-            let open = Rc::new(OpenState::new(
-                env.plan.user_types.len(),
-                Mix::new(&env.plan.user_types),
-                cap,
-            ));
+            let open = Rc::new(OpenState::new(&env.plan.user_types, cap));
             Some(tokio::task::spawn_local(arrivals::generate(
                 env.clone(),
                 open,
@@ -198,7 +193,7 @@ async fn serve(
         match command {
             Command::Spawn { type_index } => {
                 let wait = env.plan.user_types[type_index].wait;
-                env.spawn_user(type_index, Source::Closed(wait), None);
+                env.spawn_user(type_index, Source::Closed(wait));
             }
             Command::Retire => {
                 let users = env.users.borrow();

@@ -211,8 +211,18 @@ impl Report {
         let any_failure = agg.all_requests().failures > 0 || stats.iter().any(|r| r.failures > 0);
         let errors: u64 = agg.errors().map(|e| e.tally.count).sum();
         let attempted = agg.arrivals().started > 0 || stats.iter().any(|r| r.interrupted > 0);
+        // Open model: arrivals still waiting at the end are load that was
+        // asked for and never applied; a handful in flight at the cut-off
+        // is not a finding.
+        let dropped = arrivals.never_started > 2 && arrivals.never_started * 100 > arrivals.due;
         let (verdict, verdict_reason) = if total.requests == 0 && attempted {
             (Verdict::Fail, "no request completed".to_string())
+        } else if dropped {
+            let reason = format!(
+                "{} of {} arrivals never started (no free user: raise --max-users, or the target is too slow for the rate)",
+                arrivals.never_started, arrivals.due
+            );
+            (Verdict::Fail, reason)
         } else if !results.is_empty() {
             let failed = results.iter().filter(|r| !r.pass).count();
             if failed == 0 {
