@@ -263,3 +263,51 @@ fn arrivals_that_never_start_fail_the_run() {
         r.report["verdict_reason"]
     );
 }
+
+#[test]
+fn a_data_row_per_user_is_there_from_on_start_to_the_end() {
+    let server = TestServer::start();
+    let s = Scratch::new();
+    s.file("people.csv", "login\nann\nbob\ncid\n");
+    let file = s.file(
+        "per_user.yaml",
+        &format!(
+            "host: {}\ndata: {{ file: people.csv, per: user }}\nusers:\n  - name: u\n    wait: 100ms\n    on_start:\n      - http: {{ path: /log, query: {{ user: \"{{{{ user_id }}}}\", login: \"{{{{ login }}}}\", at: start }} }}\n    steps:\n      - http: {{ path: /log, query: {{ user: \"{{{{ user_id }}}}\", login: \"{{{{ login }}}}\", at: task }} }}\n",
+            server.url
+        ),
+    );
+    let out = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--users",
+        "3",
+        "--spawn-rate",
+        "100",
+        "--iterations",
+        "9",
+        "--headless",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out).1);
+    let mut pairs: Vec<(String, String)> = server
+        .seen_at("/log")
+        .iter()
+        .map(|s| {
+            let q = |k: &str| {
+                s.uri
+                    .split(&format!("{k}="))
+                    .nth(1)
+                    .and_then(|v| v.split('&').next())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (q("user"), q("login"))
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(
+        pairs.len(),
+        3,
+        "each user keeps one login from on_start on: {pairs:?}"
+    );
+}

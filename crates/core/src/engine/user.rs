@@ -52,7 +52,11 @@ pub async fn run(
     let _alive = Alive::enter(&env.run);
     let user_type: &UserType = &env.plan.user_types[type_index];
     let session = Session::new(env.http.clone(), env.recorder.clone());
-    let vars = Vars::new(id, env.plan.globals.clone());
+    let mut vars = Vars::new(id, env.plan.globals.clone());
+    // A data row from the start, so that `on_start` can log in with it.
+    if let Some(data) = &env.plan.data {
+        vars.set_row(data.next_row());
+    }
     let mut cx = Context::new(vars, session, env.recorder.clone(), user_type.marks);
     if !user_type.on_start.is_empty() {
         Box::pin(run_steps(&user_type.on_start, &mut cx)).await;
@@ -124,9 +128,12 @@ async fn next_arrival(
 
 /// One iteration: a fresh data row, cleared marks, one weighted task.
 async fn iteration(env: &WorkerEnv, user_type: &UserType, type_index: usize, cx: &mut Context) {
-    if let Some(data) = &env.plan.data {
-        let row = data.next_row();
-        cx.vars_mut().set_row(row);
+    if let Some(data) = env.plan.data.as_ref().filter(|d| d.per_iteration()) {
+        // The first iteration keeps the row the user started with.
+        if cx.vars.iteration > 0 {
+            let row = data.next_row();
+            cx.vars_mut().set_row(row);
+        }
     }
     cx.marks.fill(None);
     let task = &user_type.tasks[env.tasks[type_index].pick()];

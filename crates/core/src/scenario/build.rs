@@ -19,7 +19,7 @@ use crate::metrics::StatTable;
 use crate::protocols::http::Origin;
 use crate::protocols::DEFAULT_TIMEOUT;
 use crate::report::threshold;
-use crate::template::{Compiler, Text, ValueTemplate, BUILTIN_NAMES};
+use crate::template::{Compiler, Text, ValueTemplate, BUILTIN_NAMES, FUNCTION_NAMES};
 
 /// State shared while building one scenario.
 pub struct Ctx {
@@ -47,7 +47,7 @@ impl Ctx {
     }
 
     /// Compiles a text template and checks the variables it reads.
-    pub fn text(&mut self, source: &str, loc: Loc, known: &BTreeSet<String>) -> Option<Text> {
+    pub fn text(&mut self, source: &str, loc: Loc, known: &Scope) -> Option<Text> {
         match self.compiler.text(source) {
             Ok(c) => self
                 .check_variables(&c.variables, loc, known)
@@ -64,7 +64,7 @@ impl Ctx {
         &mut self,
         value: &serde_json::Value,
         loc: Loc,
-        known: &BTreeSet<String>,
+        known: &Scope,
     ) -> Option<ValueTemplate> {
         match self.compiler.value(value) {
             Ok(c) => self
@@ -77,22 +77,23 @@ impl Ctx {
         }
     }
 
-    fn check_variables(
-        &mut self,
-        used: &BTreeSet<String>,
-        loc: Loc,
-        known: &BTreeSet<String>,
-    ) -> bool {
-        let unknown: Vec<&String> = used.iter().filter(|v| !known.contains(*v)).collect();
+    fn check_variables(&mut self, used: &BTreeSet<String>, loc: Loc, scope: &Scope) -> bool {
+        let unknown: Vec<&String> = used.iter().filter(|v| !scope.known.contains(*v)).collect();
         for name in &unknown {
-            let names: Vec<&str> = known.iter().map(String::as_str).collect();
-            self.problem(
-                loc,
-                format!(
-                    "unknown variable `{name}`; expected one of: {} (or a function: uuid, random_int, random_float, choice, now_ms)",
-                    list_or_none(&names)
+            let message = match scope.anywhere.get(*name) {
+                Some(line) => format!(
+                    "variable `{name}` is used before it is set: it is set on line {line}, by a later step or in another task; set it earlier (in `on_start` for every task)"
                 ),
-            );
+                None => {
+                    let names: Vec<&str> = scope.known.iter().map(String::as_str).collect();
+                    format!(
+                        "unknown variable `{name}`; expected one of: {} (or a function: {})",
+                        list_or_none(&names),
+                        FUNCTION_NAMES.join(", ")
+                    )
+                }
+            };
+            self.problem(loc, message);
         }
         unknown.is_empty()
     }
@@ -135,15 +136,20 @@ pub fn build(
         .map(|(k, v)| (k.clone(), minijinja::Value::from(Serde(v))))
         .collect();
     let data = raw.data.as_ref().and_then(|d| {
-        DataSource::load(&base_dir.join(&d.file.value), d.order)
+        DataSource::load(&base_dir.join(&d.file.value), d.order, d.per)
             .map_err(|e| cx.problem(Loc::of(&d.file), e))
             .ok()
     });
+    // Broken rows are one problem; the columns stay known so that every
+    // template using them is not reported as well.
+    let columns = match (&data, &raw.data) {
+        (Some(d), _) => d.columns().to_vec(),
+        (None, Some(d)) => DataSource::header(&base_dir.join(&d.file.value)).unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
     let mut known: BTreeSet<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
     known.extend(raw.vars.keys().cloned());
-    if let Some(d) = &data {
-        known.extend(d.columns().iter().cloned());
-    }
+    known.extend(columns);
     if raw.users.is_empty() {
         cx.problem(top, "no users: add at least one entry under `users:`");
     }
@@ -203,14 +209,24 @@ pub fn build(
 fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -> Option<UserType> {
     let loc = Loc::of(raw);
     let u = &raw.value;
-    let mut known = globals.clone();
-    steps::declared_names(&u.on_start, &mut known);
+    let mut anywhere = BTreeMap::new();
+    steps::declared_names(&u.on_start, &mut anywhere);
     for t in u.tasks.iter().flatten() {
-        steps::declared_names(&t.value.steps, &mut known);
+        steps::declared_names(&t.value.steps, &mut anywhere);
     }
-    steps::declared_names(u.steps.as_deref().unwrap_or_default(), &mut known);
-    let mut scope = Scope { known, marks: 0 };
+    steps::declared_names(u.steps.as_deref().unwrap_or_default(), &mut anywhere);
+    let mut scope = Scope {
+        known: globals.clone(),
+        anywhere,
+        marks: 0,
+    };
     let on_start = steps::build(cx, &mut scope, &u.on_start);
+    // Each task starts from what `on_start` set; names a task sets are its own.
+    let after_start = scope.known.clone();
+    let task_steps = |cx: &mut Ctx, scope: &mut Scope, raw| {
+        scope.known = after_start.clone();
+        steps::build(cx, scope, raw)
+    };
     let tasks: Vec<Task> = match (&u.tasks, &u.steps) {
         (Some(tasks), None) if !tasks.is_empty() => tasks
             .iter()
@@ -222,13 +238,13 @@ fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -
                     .clone()
                     .unwrap_or_else(|| format!("task {}", i + 1)),
                 weight: t.value.weight.unwrap_or(1),
-                steps: steps::build(cx, &mut scope, &t.value.steps),
+                steps: task_steps(cx, &mut scope, &t.value.steps),
             })
             .collect(),
         (None, Some(steps)) => vec![Task {
             name: u.name.clone(),
             weight: 1,
-            steps: steps::build(cx, &mut scope, steps),
+            steps: task_steps(cx, &mut scope, steps),
         }],
         _ => {
             cx.problem(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use minijinja::Value;
 
-use super::raw::DataOrder;
+use super::raw::{DataOrder, DataPer};
 use crate::template::Row;
 
 /// The rows of a data file.
@@ -16,12 +16,13 @@ pub struct DataSource {
     columns: Arc<[String]>,
     rows: Vec<Arc<[Value]>>,
     order: DataOrder,
+    per: DataPer,
     next: AtomicUsize,
 }
 
 impl DataSource {
     /// Reads a CSV file; its header names the columns.
-    pub fn load(path: &Path, order: DataOrder) -> Result<DataSource, String> {
+    pub fn load(path: &Path, order: DataOrder, per: DataPer) -> Result<DataSource, String> {
         let mut reader = csv::Reader::from_path(path)
             .map_err(|e| format!("cannot read data file {}: {e}", path.display()))?;
         let columns: Vec<String> = reader
@@ -53,6 +54,7 @@ impl DataSource {
             columns: Arc::from(columns),
             rows,
             order,
+            per,
             next: AtomicUsize::new(0),
         })
     }
@@ -62,7 +64,26 @@ impl DataSource {
         &self.columns
     }
 
-    /// The row for the next iteration.
+    /// True when each iteration takes a new row.
+    pub fn per_iteration(&self) -> bool {
+        self.per == DataPer::Iteration
+    }
+
+    /// The columns of a data file, read from its header alone (to know the
+    /// variables when the rows are broken).
+    pub fn header(path: &Path) -> Option<Vec<String>> {
+        let mut reader = csv::Reader::from_path(path).ok()?;
+        Some(
+            reader
+                .headers()
+                .ok()?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect(),
+        )
+    }
+
+    /// The next row.
     pub fn next_row(&self) -> Row {
         let i = match self.order {
             DataOrder::RoundRobin => self.next.fetch_add(1, Ordering::Relaxed) % self.rows.len(),
@@ -95,7 +116,8 @@ mod tests {
     #[test]
     fn round_robin_wraps() {
         let f = file("login,pin\nann,1\nbob,2\n");
-        let d = DataSource::load(f.path(), DataOrder::RoundRobin).expect("loads");
+        let d =
+            DataSource::load(f.path(), DataOrder::RoundRobin, DataPer::Iteration).expect("loads");
         assert_eq!(d.columns(), ["login", "pin"]);
         let logins: Vec<String> = (0..3).map(|_| d.next_row().values[0].to_string()).collect();
         assert_eq!(logins, ["ann", "bob", "ann"]);
@@ -103,14 +125,19 @@ mod tests {
 
     #[test]
     fn bad_files_are_explained() {
-        let e = DataSource::load(Path::new("/nonexistent.csv"), DataOrder::Random)
-            .expect_err("missing");
+        let e = DataSource::load(
+            Path::new("/nonexistent.csv"),
+            DataOrder::Random,
+            DataPer::User,
+        )
+        .expect_err("missing");
         assert!(e.contains("cannot read data file"), "{e}");
         let f = file("user name\nx\n");
-        let e = DataSource::load(f.path(), DataOrder::Random).expect_err("bad column");
+        let e =
+            DataSource::load(f.path(), DataOrder::Random, DataPer::User).expect_err("bad column");
         assert!(e.contains("not a variable name"), "{e}");
         let f = file("a,b\n");
-        let e = DataSource::load(f.path(), DataOrder::Random).expect_err("empty");
+        let e = DataSource::load(f.path(), DataOrder::Random, DataPer::User).expect_err("empty");
         assert!(e.contains("no rows"), "{e}");
     }
 }

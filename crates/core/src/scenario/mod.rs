@@ -15,7 +15,7 @@ use std::path::Path;
 pub use data::DataSource;
 pub use error::{Loc, Problem, ScenarioError};
 pub use plan::{LoadSpec, Plan, Stage, StageTarget, Step, Task, UserType, Wait};
-pub use raw::DataOrder;
+pub use raw::{DataOrder, DataPer};
 
 /// Reads and validates the scenario at `path`; `host` overrides its host.
 pub fn load(path: &Path, host: Option<&str>) -> Result<Plan, ScenarioError> {

@@ -47,6 +47,21 @@ pub struct RawData {
     /// Row order.
     #[serde(default)]
     pub order: DataOrder,
+    /// A new row every iteration, or one row for each user's whole life.
+    #[serde(default)]
+    pub per: DataPer,
+}
+
+/// How long a user keeps a `data:` row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPer {
+    /// A row for `on_start` and the first iteration, then a new one for
+    /// each iteration.
+    #[default]
+    Iteration,
+    /// One row per user, from `on_start` to the end (a login per user).
+    User,
 }
 
 /// How rows of a `data:` file are handed out.

@@ -148,9 +148,25 @@ fn bad_templates_and_unknown_variables_are_located() {
 }
 
 #[test]
-fn extracted_and_set_variables_are_known_anywhere_in_the_user() {
+fn variables_are_known_from_the_step_that_sets_them_on() {
     parse_ok(
-        "host: http://h\nvars: { greeting: hi }\nusers:\n  - name: a\n    on_start:\n      - set: { token: \"{{ greeting }}-{{ user_id }}\" }\n    steps:\n      - http: { path: \"/x/{{ token }}/{{ id }}\" }\n      - extract: { id: { regex: \"id=(\\\\d+)\" } }\n",
+        "host: http://h\nvars: { greeting: hi }\nusers:\n  - name: a\n    on_start:\n      - set: { token: \"{{ greeting }}-{{ user_id }}\" }\n    tasks:\n      - steps:\n          - http: { path: \"/x/{{ token }}\" }\n          - extract: { id: { regex: \"id=(\\\\d+)\" } }\n          - http: { path: \"/y/{{ id }}\" }\n      - steps:\n          - http: { path: \"/z/{{ token }}\" }\n",
+    );
+}
+
+#[test]
+fn a_variable_used_before_it_is_set_says_where_it_is_set() {
+    let too_early = "host: http://h\nusers:\n  - name: a\n    steps:\n      - http: { path: \"/x/{{ id }}\" }\n      - extract: { id: { json: $.id } }\n";
+    let e = first_problem(too_early);
+    assert!(
+        e.starts_with("5:23") && e.contains("`id` is used before it is set: it is set on line 6"),
+        "{e}"
+    );
+    let other_task = "host: http://h\nusers:\n  - name: a\n    tasks:\n      - steps:\n          - http: { path: /a }\n          - extract: { id: { json: $.id } }\n      - steps:\n          - http: { path: \"/b/{{ id }}\" }\n";
+    let e = first_problem(other_task);
+    assert!(
+        e.starts_with("9:") && e.contains("set on line 7") && e.contains("on_start"),
+        "{e}"
     );
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use minijinja::{Environment, Expression, Template, UndefinedBehavior};
 
+pub use functions::NAMES as FUNCTION_NAMES;
 pub use vars::{Row, Vars, BUILTIN_NAMES};
 
 /// A template that does not compile.
