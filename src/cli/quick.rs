@@ -10,9 +10,7 @@ use super::RunArgs;
 
 /// The plan for `--url URL [-X METHOD] [--body B] [-H 'K: V']...`.
 pub fn plan(url: &str, args: &RunArgs) -> anyhow::Result<Plan> {
-    let (origin, _) = Origin::parse(url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    let (origin, path) = Origin::split_url(url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
     let mut headers = serde_json::Map::new();
     for h in &args.headers {
         let Some((name, value)) = h.split_once(':') else {

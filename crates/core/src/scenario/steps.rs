@@ -258,7 +258,10 @@ fn http_step(cx: &mut Ctx, scope: &Scope, h: &RawHttp, loc: Loc) -> Option<HttpS
             return None;
         }
     };
-    let name = h.name.clone().unwrap_or_else(|| request.display_target());
+    let name = h
+        .name
+        .clone()
+        .unwrap_or_else(|| request.display_target().to_string());
     let stat = cx.stats.intern(method.as_str(), &name, RowKind::Request);
     Some(HttpStep {
         request,

@@ -47,6 +47,24 @@ impl Origin {
         Ok((Origin { tls, host, port }, base))
     }
 
+    /// Splits an absolute URL into its origin and the request target: path
+    /// and query, `/` when the URL has no path (`http://h:1?q=1` → `/?q=1`).
+    pub fn split_url(url: &str) -> Result<(Origin, String), String> {
+        let (origin, _) = Origin::parse(url)?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("invalid URL '{url}': {e}"))?;
+        let mut target = uri.path().to_string();
+        if !target.starts_with('/') {
+            target.insert(0, '/');
+        }
+        if let Some(q) = uri.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        Ok((origin, target))
+    }
+
     /// The `Host` header value: the port is omitted when it is the default.
     pub fn host_header(&self) -> HeaderValue {
         let host = if self.host.contains(':') {
@@ -93,6 +111,16 @@ mod tests {
         let (o, _) = Origin::parse("http://[::1]:9000").expect("parses");
         assert_eq!(o.host, "::1");
         assert_eq!(o.host_header(), "[::1]:9000");
+    }
+
+    #[test]
+    fn splits_urls_into_origin_and_target() {
+        let (o, t) = Origin::split_url("http://127.0.0.1:9?q=1").expect("parses");
+        assert_eq!((o.port, t.as_str()), (9, "/?q=1"));
+        let (_, t) = Origin::split_url("http://h/a/b?x=1&y=2").expect("parses");
+        assert_eq!(t, "/a/b?x=1&y=2");
+        let (_, t) = Origin::split_url("https://h").expect("parses");
+        assert_eq!(t, "/");
     }
 
     #[test]

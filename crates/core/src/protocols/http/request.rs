@@ -60,6 +60,8 @@ pub struct RequestTemplate {
     fixed_body: Option<Bytes>,
     /// The whole encoded request when nothing in it is a template.
     fixed_request: Option<Bytes>,
+    /// The path or URL as written in the scenario.
+    written: String,
 }
 
 impl RequestTemplate {
@@ -71,6 +73,23 @@ impl RequestTemplate {
         headers: Vec<(String, Text)>,
         body: Body,
     ) -> Result<Self, String> {
+        let written = match &target {
+            Target::Path { path, .. } => path.source().to_string(),
+            Target::Url(u) => u.source().to_string(),
+        };
+        // A full URL without templates goes where a path does: its request
+        // is then encoded once, like any fixed request.
+        let target = match target {
+            Target::Url(Text::Static(url)) => {
+                let (origin, path) = Origin::split_url(&url)?;
+                Target::Path {
+                    origin,
+                    base: String::new(),
+                    path: Text::Static(path.into()),
+                }
+            }
+            other => other,
+        };
         let mut fixed_headers = HeaderMap::new();
         fixed_headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
         if let Target::Path { origin, .. } = &target {
@@ -133,6 +152,7 @@ impl RequestTemplate {
             fixed_uri,
             fixed_body,
             fixed_request,
+            written,
         })
     }
 
@@ -142,11 +162,8 @@ impl RequestTemplate {
     }
 
     /// The path or URL as written, for the default row name.
-    pub fn display_target(&self) -> String {
-        match &self.target {
-            Target::Path { path, .. } => path.source().to_string(),
-            Target::Url(u) => u.source().to_string(),
-        }
+    pub fn display_target(&self) -> &str {
+        &self.written
     }
 
     /// The request for this user, encoded for the wire, and where it goes.
@@ -184,7 +201,7 @@ impl RequestTemplate {
             }
             (Target::Url(url), _) => {
                 let url = render(url, vars)?;
-                let (origin, path) = split_url(&url)?;
+                let (origin, path) = Origin::split_url(&url).map_err(Failure::Request)?;
                 headers.to_mut().insert(HOST, origin.host_header());
                 let uri = self.render_uri("", &path, vars)?;
                 (Cow::Owned(origin), uri)
@@ -240,16 +257,6 @@ fn join_path(base: &str, path: &str, query: &[(&str, Cow<str>)]) -> String {
         out.push_str(&encoder.finish());
     }
     out
-}
-
-/// A rendered absolute URL → its origin and `path?query`.
-fn split_url(url: &str) -> Result<(Origin, String), Failure> {
-    let (origin, _) = Origin::parse(url).map_err(Failure::Request)?;
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme
-        .find('/')
-        .map_or("/".to_string(), |i| after_scheme[i..].to_string());
-    Ok((origin, path))
 }
 
 #[cfg(test)]
@@ -365,7 +372,11 @@ mod tests {
         let c = Compiler::new();
         let t = RequestTemplate::new(
             Method::GET,
-            Target::Url(c.text("http://10.0.0.1:9000/x?y=1").expect("ok").item),
+            Target::Url(
+                c.text("http://10.0.0.1:9000/x?y={{ user_id }}")
+                    .expect("ok")
+                    .item,
+            ),
             vec![],
             vec![],
             Body::Empty,
@@ -375,7 +386,28 @@ mod tests {
         let req = decode(&bytes);
         assert_eq!(o.port, 9000);
         assert_eq!(req.target, "/x?y=1");
+        assert_eq!(t.display_target(), "http://10.0.0.1:9000/x?y={{ user_id }}");
         assert_eq!(req.header("host"), "10.0.0.1:9000");
+    }
+
+    #[test]
+    fn a_fixed_full_url_is_encoded_once() {
+        let c = Compiler::new();
+        let t = RequestTemplate::new(
+            Method::GET,
+            Target::Url(c.text("http://10.0.0.1:9000?q=1").expect("ok").item),
+            vec![],
+            vec![],
+            Body::Empty,
+        )
+        .expect("valid");
+        assert!(t.fixed_request.is_some());
+        let (o, bytes) = t.build(&vars()).expect("builds");
+        let req = decode(&bytes);
+        assert_eq!(
+            (o.port, req.target.as_str(), req.header("host")),
+            (9000, "/?q=1", "10.0.0.1:9000")
+        );
     }
 
     #[test]
