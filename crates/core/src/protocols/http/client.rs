@@ -14,10 +14,11 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::client::TlsStream;
 
+use super::cookies::CookieJar;
 use super::failure::{self, Failure};
 use super::origin::Origin;
 use super::tls;
-use super::wire::{with_cookies, Keep, Parsed, ResponseParser};
+use super::wire::{with_cookie, Keep, Parsed, ResponseParser};
 use crate::metrics::Recorder;
 
 /// Settings shared by every user's connections.
@@ -100,10 +101,8 @@ pub struct Session {
     recorder: Rc<RefCell<Recorder>>,
     /// The server closed a connection; the next connect re-opens it.
     reopen: bool,
-    /// Cookies set by responses, sent back with every request to the same
-    /// origin (the user's cookie jar, as a browser or Locust's session keeps
-    /// one): (origin, name, value).
-    cookies: Vec<(Origin, String, String)>,
+    /// The user's cookies.
+    cookies: CookieJar,
 }
 
 impl Session {
@@ -114,7 +113,7 @@ impl Session {
             conns: Vec::new(),
             recorder,
             reopen: false,
-            cookies: Vec::new(),
+            cookies: CookieJar::default(),
         }
     }
 
@@ -133,30 +132,21 @@ impl Session {
         // send a POST twice: it may have been received.
         let idempotent = method.is_idempotent();
         let with_jar;
-        let jar: Vec<(&str, &str)> = self
-            .cookies
-            .iter()
-            .filter(|(o, _, _)| o == origin)
-            .map(|(_, n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let request = if jar.is_empty() {
-            request
-        } else {
-            with_jar = with_cookies(request, &jar);
-            &with_jar[..]
+        let request = match self.cookies.header(origin) {
+            None => request,
+            Some(cookie) => {
+                with_jar = with_cookie(request, &cookie);
+                &with_jar[..]
+            }
         };
         for attempt in 0..2 {
             let (index, reused) = self.connection(origin, deadline).await?;
             let result =
                 exchange(&mut self.conns[index].stream, request, head, keep, deadline).await;
             match result {
-                Ok(mut parsed) => {
-                    for (name, value) in parsed.set_cookies.drain(..) {
-                        self.cookies
-                            .retain(|(o, n, _)| !(o == origin && *n == name));
-                        if !value.is_empty() {
-                            self.cookies.push((origin.clone(), name, value));
-                        }
+                Ok(parsed) => {
+                    if !parsed.set_cookies.is_empty() {
+                        self.cookies.store(origin, &parsed.set_cookies);
                     }
                     if parsed.keep_alive {
                         self.conns[index].idle_since = Instant::now();
@@ -168,7 +158,9 @@ impl Session {
                 }
                 Err((f, answered)) => {
                     self.conns.swap_remove(index);
-                    self.reopen = true;
+                    // Only a connection the server closed counts as re-opened;
+                    // one cicada dropped after a timeout does not.
+                    self.reopen = matches!(f, Failure::Closed | Failure::Reset);
                     // A kept-alive connection the server closed just before
                     // our request: nothing was answered, so try once more.
                     let retry = idempotent

@@ -3,6 +3,7 @@
 
 mod check;
 mod client;
+mod cookies;
 mod extract;
 mod failure;
 mod origin;

@@ -36,23 +36,16 @@ pub fn encode_request(
     out.extend_from_slice(body);
 }
 
-/// Inserts a `cookie` header line into an encoded request.
-pub fn with_cookies(request: &[u8], cookies: &[(&str, &str)]) -> Vec<u8> {
+/// Inserts a `cookie: {value}` header line into an encoded request.
+pub fn with_cookie(request: &[u8], value: &str) -> Vec<u8> {
     let head_end = request
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map_or(request.len(), |i| i + 2);
-    let mut out = Vec::with_capacity(request.len() + 64);
+    let mut out = Vec::with_capacity(request.len() + value.len() + 10);
     out.extend_from_slice(&request[..head_end]);
     out.extend_from_slice(b"cookie: ");
-    for (i, (name, value)) in cookies.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b"; ");
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        out.extend_from_slice(value.as_bytes());
-    }
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&request[head_end..]);
     out
@@ -83,10 +76,7 @@ mod tests {
 
     #[test]
     fn cookies_are_inserted_before_the_end_of_the_head() {
-        let req = with_cookies(
-            b"GET / HTTP/1.1\r\nhost: h\r\n\r\nbody",
-            &[("a", "1"), ("b", "2")],
-        );
+        let req = with_cookie(b"GET / HTTP/1.1\r\nhost: h\r\n\r\nbody", "a=1; b=2");
         assert_eq!(
             req,
             b"GET / HTTP/1.1\r\nhost: h\r\ncookie: a=1; b=2\r\n\r\nbody"

@@ -12,5 +12,5 @@
 mod encode;
 mod response;
 
-pub use encode::{encode_request, with_cookies};
+pub use encode::{encode_request, with_cookie};
 pub use response::{Keep, Parsed, ResponseParser};

@@ -18,24 +18,6 @@ pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
 #[error("{0}")]
 pub struct ParseError(pub String);
 
-/// `name=value; Path=/; Max-Age=0` → `(name, value)`, with an empty value
-/// when the cookie is deleted (`Max-Age=0` or an empty value).
-fn parse_set_cookie(raw: &[u8]) -> Option<(String, String)> {
-    let text = std::str::from_utf8(raw).ok()?;
-    let mut parts = text.split(';');
-    let (name, value) = parts.next()?.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
-    }
-    let deleted = parts.any(|a| {
-        let a = a.trim().to_ascii_lowercase();
-        a == "max-age=0" || a.starts_with("max-age=-")
-    });
-    let value = if deleted { "" } else { value.trim() };
-    Some((name.to_string(), value.to_string()))
-}
-
 /// How the body of a response ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Framing {
@@ -77,8 +59,8 @@ pub struct Parsed {
     pub size: u64,
     /// Whether the connection can carry another request.
     pub keep_alive: bool,
-    /// Cookies the response set: (name, value), an empty value deletes.
-    pub set_cookies: Vec<(String, String)>,
+    /// The response's `Set-Cookie` header values, for the cookie jar.
+    pub set_cookies: Vec<String>,
 }
 
 /// Parses one response incrementally.
@@ -92,7 +74,7 @@ pub struct ResponseParser {
     body: Vec<u8>,
     size: u64,
     keep_alive: bool,
-    set_cookies: Vec<(String, String)>,
+    set_cookies: Vec<String>,
     done: bool,
 }
 
@@ -201,9 +183,8 @@ impl ResponseParser {
                     .next()
                     .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             } else if h.name.eq_ignore_ascii_case("set-cookie") {
-                if let Some(cookie) = parse_set_cookie(h.value) {
-                    self.set_cookies.push(cookie);
-                }
+                self.set_cookies
+                    .push(String::from_utf8_lossy(h.value).into_owned());
             } else if h.name.eq_ignore_ascii_case("connection") {
                 let v = h.value.trim_ascii();
                 if v.eq_ignore_ascii_case(b"close") {
@@ -473,7 +454,7 @@ mod tests {
         .expect("parses");
         assert_eq!(
             r.set_cookies,
-            vec![("sid".into(), "abc".into()), ("old".into(), String::new())]
+            ["sid=abc; Path=/; HttpOnly", "old=x; Max-Age=0"]
         );
     }
 }
