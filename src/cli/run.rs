@@ -65,7 +65,7 @@ pub struct RunArgs {
     #[arg(short = 't', long, value_parser = parse_duration, env = "CICADA_RUN_TIME")]
     pub run_time: Option<Duration>,
     /// Open model: iterations started per second (e.g. 2000/s, 600/m).
-    #[arg(long, value_parser = parse_rate, env = "CICADA_RATE", conflicts_with = "users")]
+    #[arg(long, value_parser = parse_rate, conflicts_with = "users")]
     pub rate: Option<f64>,
     /// Open model: most users serving arrivals at once (default 1000).
     #[arg(long, value_parser = parse_count)]
@@ -123,18 +123,10 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     };
     plan.insecure |= args.insecure;
     for t in &thresholds {
-        if let Some(name) = t.name.as_deref().filter(|n| *n != "Aggregated") {
-            if plan.stats.find(name).is_empty() {
-                let rows: Vec<String> = plan
-                    .stats
-                    .iter()
-                    .map(|(_, k)| format!("{} {}", k.kind, k.name))
-                    .collect();
-                return Err(bad_input(anyhow::anyhow!(
-                    "--threshold '{t}': no row is named '{name}'; rows: {}",
-                    rows.join(", ")
-                )));
-            }
+        if let Some(name) = &t.name {
+            plan.stats
+                .check_name(name)
+                .map_err(|e| bad_input(anyhow::anyhow!("--threshold '{t}': {e}")))?;
         }
     }
     let spec = overrides(&plan.load, &args);
@@ -194,11 +186,17 @@ pub fn execute(
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the report folder {}", dir.display()))
-                .map_err(bad_input)?;
+                .map_err(could_not_run)?;
         }
     }
+    // The command line's thresholds add to the file's; one written in both
+    // is judged once.
     let mut all = plan.thresholds.clone();
-    all.append(&mut thresholds);
+    for t in thresholds.drain(..) {
+        if !all.contains(&t) {
+            all.push(t);
+        }
+    }
     eprintln!(
         "cicada: {} → {} — {}{}; Ctrl-C stops and still writes the reports",
         plan.source,

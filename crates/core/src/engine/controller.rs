@@ -127,10 +127,11 @@ pub async fn drive(
         }
     }
     let elapsed = start.elapsed();
+    let users_at_end = run.live_users.load(Ordering::Relaxed);
     for interval in flush(&workers, Command::Stop).await {
         aggregate.absorb(interval);
     }
-    aggregate.close_interval(elapsed, 0);
+    aggregate.close_interval(elapsed, users_at_end);
     resources.push(watch.sample(elapsed));
     for w in workers {
         w.join();

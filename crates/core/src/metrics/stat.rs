@@ -84,6 +84,27 @@ impl StatTable {
             .map(|(i, k)| (StatId(i as u32), k))
     }
 
+    /// `Ok` when a threshold may name `name`: a row, or `Aggregated`; else
+    /// an error listing the rows there are.
+    pub fn check_name(&self, name: &str) -> Result<(), String> {
+        if name == "Aggregated" || !self.find(name).is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| format!("{} {}", k.kind, k.name))
+            .collect();
+        Err(format!(
+            "no row is named '{name}'; rows: {}",
+            if rows.is_empty() {
+                "none".to_string()
+            } else {
+                rows.join(", ")
+            }
+        ))
+    }
+
     /// Rows whose name is `name`, or whose `"TYPE name"` is `name` (so a
     /// threshold on `"POST /jobs"` finds type `POST`, name `/jobs`).
     pub fn find(&self, name: &str) -> Vec<StatId> {
@@ -118,5 +139,11 @@ mod tests {
         assert_eq!(t.find("/jobs"), vec![post]);
         assert_eq!(t.find("GET /jobs/[id]"), vec![named]);
         assert!(t.find("nope").is_empty());
+        assert_eq!(t.check_name("Aggregated"), Ok(()));
+        assert_eq!(t.check_name("POST /jobs"), Ok(()));
+        assert_eq!(
+            t.check_name("nope"),
+            Err("no row is named 'nope'; rows: POST /jobs, GET GET /jobs/[id]".into())
+        );
     }
 }

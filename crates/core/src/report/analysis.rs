@@ -2,9 +2,9 @@
 //! (seed 001's lesson), a saturated generator, late arrivals, a dead target.
 
 use super::build::{Generator, Report, Spread};
-use super::model::{round3, Warning};
+use super::model::Warning;
 use crate::engine::{Model, RunOutcome};
-use crate::metrics::HistoryPoint;
+use crate::metrics::{HistoryPoint, RowKind};
 use crate::units::{format_duration, format_ms};
 
 /// Generator CPU above this share of its threads counts as saturated.
@@ -33,11 +33,7 @@ pub fn generator(outcome: &RunOutcome) -> Generator {
         cpu_percent_avg: round1(cpu_avg),
         cpu_percent_max: round1(cpu_max),
         rss_mb_peak: round1(rss as f64 / 1e6),
-        lag_ms: Spread {
-            p50: round3(lag.percentile_ms(50.0)),
-            p99: round3(lag.percentile_ms(99.0)),
-            max: round3(lag.max_ms()),
-        },
+        lag_ms: Spread::of(lag),
         saturated,
     }
 }
@@ -61,7 +57,12 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
             message: format!("no request succeeded{cause} — is {host} up and reachable?"),
         });
     }
-    let interrupted: u64 = report.stats.iter().map(|r| r.interrupted).sum();
+    let interrupted: u64 = report
+        .stats
+        .iter()
+        .filter(|r| r.row == RowKind::Request)
+        .map(|r| r.interrupted)
+        .sum();
     if total.requests == 0 && interrupted > 0 {
         let host = report.host.as_deref().unwrap_or("the target");
         out.push(Warning {
@@ -73,7 +74,8 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
     }
     let history = outcome.aggregate.history();
     for (id, key) in outcome.aggregate.table().iter() {
-        if key.kind != "POLL" {
+        // Completion times (POLL rows) are where a backlog shows.
+        if key.row != RowKind::Derived {
             continue;
         }
         if let Some(message) = backlog(&key.name, history, |p| row_median(p, Some(id))) {
@@ -87,7 +89,7 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
             out.push(Warning {
                 kind: "unfinished",
                 message: format!(
-                    "{unfinished} '{}' polls were still waiting when the run ended; their times are not in the percentiles, which therefore understate it",
+                    "{unfinished} '{}' measurements were still waiting when the run ended; their times are not in the percentiles, which therefore understate it",
                     key.name
                 ),
             });

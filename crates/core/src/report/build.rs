@@ -100,7 +100,8 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(h: &Latency) -> Spread {
+    /// The spread of a histogram.
+    pub(crate) fn of(h: &Latency) -> Spread {
         Spread {
             p50: round3(h.percentile_ms(50.0)),
             p99: round3(h.percentile_ms(99.0)),
@@ -291,13 +292,6 @@ impl Report {
         };
         report.warnings = analysis::warnings(&report, outcome);
         report
-    }
-
-    /// The row named `name` (or `"TYPE name"`), if any.
-    pub fn row(&self, name: &str) -> Option<&Row> {
-        self.stats
-            .iter()
-            .find(|r| r.name == name || format!("{} {}", r.kind, r.name) == name)
     }
 }
 

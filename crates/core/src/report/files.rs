@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// A report file that could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}")]
 pub struct WriteError {
     /// The file.
     pub path: PathBuf,

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::summary::{clip, Table};
 use crate::engine::{Model, Observer, Progress};
-use crate::metrics::HistoryPoint;
+use crate::metrics::{HistoryPoint, RowKind};
 use crate::units::{format_duration, format_ms};
 
 /// Seconds between two updates.
@@ -126,7 +126,7 @@ impl Observer for Headless {
             for r in &point.rows {
                 let Some(id) = r.stat else { continue };
                 let k = p.aggregate.table().key(id);
-                if k.kind == "POLL" && r.total.requests > 0 {
+                if k.row == RowKind::Derived && r.total.requests > 0 {
                     line.push_str(&format!(
                         "  '{}' p50 {}",
                         k.name,

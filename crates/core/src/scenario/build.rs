@@ -112,10 +112,13 @@ pub fn build(
         compiler: Compiler::new(),
         stats: StatTable::default(),
         host: None,
-        timeout: raw.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0),
+        timeout: raw.timeout.as_ref().map_or(DEFAULT_TIMEOUT, |t| t.value.0),
         default_headers: raw.headers,
         problems: Vec::new(),
     };
+    if let Some(t) = raw.timeout.as_ref().filter(|t| t.value.0.is_zero()) {
+        cx.problem(Loc::of(t), "`timeout` must be above 0");
+    }
     let host_text = host
         .map(str::to_string)
         .or_else(|| raw.host.as_ref().map(|h| h.value.clone()));
@@ -169,23 +172,14 @@ pub fn build(
         }
     }
     for t in &thresholds {
-        if let Some(name) = t.name.as_ref().filter(|n| *n != "Aggregated") {
-            if cx.stats.find(name).is_empty() {
-                let loc = raw
-                    .thresholds
-                    .iter()
-                    .find(|e| e.value.0.iter().any(|(n, _)| n.as_ref() == Some(name)))
-                    .map_or(top, Loc::of);
-                let names: Vec<String> = cx.stats.iter().map(|(_, k)| k.name.clone()).collect();
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                cx.problem(
-                    loc,
-                    format!(
-                        "threshold names '{name}', which no step produces; rows: {}",
-                        list_or_none(&names)
-                    ),
-                );
-            }
+        let Some(name) = &t.name else { continue };
+        if let Err(e) = cx.stats.check_name(name) {
+            let loc = raw
+                .thresholds
+                .iter()
+                .find(|e| e.value.0.iter().any(|(n, _)| n.as_ref() == Some(name)))
+                .map_or(top, Loc::of);
+            cx.problem(loc, format!("threshold '{t}': {e}"));
         }
     }
     if !cx.problems.is_empty() {

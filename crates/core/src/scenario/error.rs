@@ -35,7 +35,7 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario {file}: {source}")]
+    #[error("cannot read scenario {file}")]
     Read {
         /// The path.
         file: String,

@@ -26,7 +26,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// Default per-request timeout.
-    pub timeout: Option<DurationValue>,
+    pub timeout: Option<Spanned<DurationValue>>,
     /// Accept self-signed TLS certificates.
     pub insecure: Option<bool>,
     /// How much load, for how long.

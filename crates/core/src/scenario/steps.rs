@@ -100,6 +100,12 @@ fn build_one(
             }
         }
         RawStep::Poll(p) => {
+            if p.every.0.is_zero() || p.timeout.0.is_zero() {
+                cx.problem(
+                    loc,
+                    "a poll needs `every` and `timeout` above 0 (e.g. every: 200ms, timeout: 30s)",
+                );
+            }
             let Some(request) = http_step(cx, scope, &p.http, loc) else {
                 return;
             };

@@ -15,34 +15,44 @@ use serde::Deserialize;
 
 use crate::units;
 
+/// Reads a scalar written as text or as a YAML number (`30s`, `200/s`,
+/// `10k`, `50`) through one of the `units` parsers, so every quantity takes
+/// the same forms and fails with the same kind of message.
+struct UnitVisitor<T> {
+    parse: fn(&str) -> Result<T, units::UnitError>,
+    expecting: &'static str,
+}
+
+impl<T> Visitor<'_> for UnitVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+        (self.parse)(s).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<T, E> {
+        self.visit_str(&n.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<T, E> {
+        self.visit_str(&n.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<T, E> {
+        self.visit_str(&n.to_string())
+    }
+}
+
 /// A duration written as `500ms`, `2s`, `1m30s` (or `0`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DurationValue(pub Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = DurationValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as 500ms, 2s or 1m30s")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<DurationValue, E> {
-                units::parse_duration(s)
-                    .map(DurationValue)
-                    .map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<DurationValue, E> {
-                self.visit_str(&n.to_string())
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<DurationValue, E> {
-                self.visit_str(&n.to_string())
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<DurationValue, E> {
-                self.visit_str(&n.to_string())
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(UnitVisitor {
+            parse: units::parse_duration,
+            expecting: "a duration such as 500ms, 2s or 1m30s",
+        })
+        .map(DurationValue)
     }
 }
 
@@ -52,26 +62,11 @@ pub struct RateValue(pub f64);
 
 impl<'de> Deserialize<'de> for RateValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = RateValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a rate such as 200/s or 6000/m")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RateValue, E> {
-                units::parse_rate(s).map(RateValue).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RateValue, E> {
-                Ok(RateValue(n as f64))
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<RateValue, E> {
-                Ok(RateValue(n))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RateValue, E> {
-                self.visit_str(&n.to_string())
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(UnitVisitor {
+            parse: units::parse_rate,
+            expecting: "a rate such as 200/s or 6000/m",
+        })
+        .map(RateValue)
     }
 }
 
@@ -81,26 +76,11 @@ pub struct CountValue(pub u64);
 
 impl<'de> Deserialize<'de> for CountValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = CountValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a whole number such as 50 or 10k")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<CountValue, E> {
-                units::parse_count(s).map(CountValue).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<CountValue, E> {
-                Ok(CountValue(n))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<CountValue, E> {
-                self.visit_str(&n.to_string())
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<CountValue, E> {
-                self.visit_str(&n.to_string())
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(UnitVisitor {
+            parse: units::parse_count,
+            expecting: "a whole number such as 50 or 10k",
+        })
+        .map(CountValue)
     }
 }
 
