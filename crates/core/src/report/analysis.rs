@@ -51,10 +51,22 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
         let cause = top.map_or(String::new(), |f| {
             format!(": {} ({}×)", f.error, f.occurrences)
         });
+        // Answers that were wrong (a status, a check) say the target is up;
+        // only transport failures raise the question whether it is.
+        let answered = top.is_some_and(|f| {
+            ["HTTP ", "check failed", "extract ", "template "]
+                .iter()
+                .any(|p| f.error.starts_with(p))
+        });
         let host = report.host.as_deref().unwrap_or("the target");
+        let hint = if answered {
+            String::new()
+        } else {
+            format!(" — is {host} up and reachable?")
+        };
         out.push(Warning {
             kind: "no_success",
-            message: format!("no request succeeded{cause} — is {host} up and reachable?"),
+            message: format!("no request succeeded{cause}{hint}"),
         });
     }
     let interrupted: u64 = report
