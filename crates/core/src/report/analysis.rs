@@ -69,12 +69,7 @@ pub fn warnings(report: &Report, outcome: &RunOutcome) -> Vec<Warning> {
             message: format!("no request succeeded{cause}{hint}"),
         });
     }
-    let interrupted: u64 = report
-        .stats
-        .iter()
-        .filter(|r| r.row == RowKind::Request)
-        .map(|r| r.interrupted)
-        .sum();
+    let interrupted = report.interrupted_requests();
     if total.requests == 0 && interrupted > 0 {
         let host = report.host.as_deref().unwrap_or("the target");
         out.push(Warning {

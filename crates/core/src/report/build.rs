@@ -295,6 +295,17 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Requests (not derived measures) cut off by the end of the run.
+    pub fn interrupted_requests(&self) -> u64 {
+        self.stats
+            .iter()
+            .filter(|r| r.row == RowKind::Request)
+            .map(|r| r.interrupted)
+            .sum()
+    }
+}
+
 fn unix_from(t: std::time::SystemTime) -> f64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map_or_else(|_| unix_now(), |d| d.as_secs_f64())

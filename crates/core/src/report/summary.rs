@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use super::build::{Report, Verdict};
 use super::model::Row;
-use crate::metrics::RowKind;
 use crate::units::format_ms;
 
 /// A simple text table with right-aligned numbers.
@@ -130,12 +129,7 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
         p.push(cells);
     }
     p.render(&mut out);
-    let interrupted: u64 = report
-        .stats
-        .iter()
-        .filter(|r| r.row == RowKind::Request)
-        .map(|r| r.interrupted)
-        .sum();
+    let interrupted = report.interrupted_requests();
     if interrupted > 0 {
         let _ = writeln!(out, "\n {interrupted} requests were cut off by the end of the run (interrupted: not counted as failures)");
     }
