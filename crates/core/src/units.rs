@@ -148,6 +148,8 @@ pub fn format_duration(d: Duration) -> String {
         format!("{micros:.0}µs")
     } else if micros < 100_000.0 {
         format!("{:.1}ms", micros / 1000.0)
+    } else if micros < 1e6 {
+        format!("{:.0}ms", micros / 1000.0)
     } else if micros < 60e6 {
         format!("{:.2}s", micros / 1e6)
     } else {
@@ -237,6 +239,7 @@ mod tests {
     fn durations_read_well() {
         assert_eq!(format_duration(Duration::from_micros(850)), "850µs");
         assert_eq!(format_duration(Duration::from_micros(12_300)), "12.3ms");
+        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
         assert_eq!(format_duration(Duration::from_millis(4560)), "4.56s");
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
     }

@@ -2,6 +2,8 @@
 //! Drivers record their own samples; they never import the engine.
 
 pub mod http;
+pub mod mqtt;
+pub mod tls;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -17,9 +17,9 @@ use tokio_rustls::client::TlsStream;
 use super::cookies::CookieJar;
 use super::failure::{self, Failure};
 use super::origin::Origin;
-use super::tls;
 use super::wire::{with_cookie, Keep, Parsed, ResponseParser};
 use crate::metrics::Recorder;
+use crate::protocols::tls::{self, TlsOptions};
 
 /// Settings shared by every user's connections.
 #[derive(Debug, Default)]
@@ -38,10 +38,16 @@ impl ClientSettings {
         }
     }
 
-    fn tls_config(&self) -> Arc<rustls::ClientConfig> {
-        self.tls
-            .get_or_init(|| tls::client_config(self.insecure))
-            .clone()
+    fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, Failure> {
+        if let Some(config) = self.tls.get() {
+            return Ok(config.clone());
+        }
+        let options = TlsOptions {
+            insecure: self.insecure,
+            ..TlsOptions::default()
+        };
+        let config = tls::client_config(&options).map_err(Failure::Tls)?;
+        Ok(self.tls.get_or_init(|| config).clone())
     }
 }
 
@@ -220,7 +226,9 @@ impl Session {
             .map_err(|e| failure::from_connect(&e))?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            let stream = tls::connect(self.settings.tls_config(), &origin.host, tcp).await?;
+            let stream = tls::connect(self.settings.tls_config()?, &origin.host, tcp)
+                .await
+                .map_err(Failure::Tls)?;
             Ok(Stream::Tls(Box::new(stream)))
         } else {
             Ok(Stream::Plain(tcp))

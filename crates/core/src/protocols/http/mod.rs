@@ -10,7 +10,6 @@ mod origin;
 mod poll;
 mod request;
 mod step;
-mod tls;
 mod wire;
 
 pub use check::{Check, CheckFailure, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};

@@ -1,0 +1,7 @@
+//! The MQTT driver: a lean client per simulated device (MQTT 3.1.1 and 5,
+//! QoS 0/1/2, TLS), `mqtt.connect`, `mqtt.publish`, `mqtt.subscribe` and
+//! `mqtt.expect` steps, end-to-end latency and the delivery audit.
+
+pub mod packet;
+pub mod settings;
+pub mod state;

@@ -1,0 +1,438 @@
+//! The MQTT protocol state of one connection, without I/O: packet ids,
+//! publishes awaiting PUBACK or PUBREC/PUBCOMP with their deadlines,
+//! QoS 2 deliveries awaiting PUBREL, keep-alive. It takes requests and
+//! incoming packets, writes what must be sent into `out`, and says what
+//! happened as [`Event`]s; the driver does the reading and writing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+
+use super::packet::{self, Ack, Incoming, Message, OutPublish, Properties, Version};
+use crate::metrics::StatId;
+
+/// A publish awaiting its acknowledgement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    /// Packet id.
+    pub pkid: u16,
+    /// Row it is measured in.
+    pub stat: StatId,
+    /// When it was handed to the connection.
+    pub started: Instant,
+    /// When it fails if not acknowledged.
+    pub deadline: Instant,
+    /// Its timeout, for the failure message.
+    pub timeout: Duration,
+    /// QoS 1 or 2.
+    pub qos: u8,
+    /// Which acknowledgement it waits for.
+    pub stage: Ack,
+    /// Payload bytes, for the report.
+    pub bytes: u64,
+    /// True when its user waits for the outcome (`wait_ack`).
+    pub waited: bool,
+    /// Audit stream (topic) and sequence number, if stamped.
+    pub audit: Option<(Arc<str>, u64)>,
+}
+
+/// What happened on the connection.
+#[derive(Debug, PartialEq)]
+pub enum Event {
+    /// A QoS 1/2 publish was acknowledged (PUBACK or PUBCOMP).
+    Acked(Pending),
+    /// A QoS 1/2 publish failed: refused, or not acknowledged in time.
+    Failed(Pending, String),
+    /// A message arrived on a subscription.
+    Message(Message),
+    /// The broker answered a SUBSCRIBE.
+    SubAck(u16, Vec<Result<u8, String>>),
+    /// The broker closed the session.
+    Disconnect(String),
+}
+
+/// A publish to make.
+#[derive(Debug)]
+pub struct PublishRequest<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Payload (stamp included).
+    pub payload: Bytes,
+    /// QoS.
+    pub qos: u8,
+    /// Retained.
+    pub retain: bool,
+    /// MQTT 5 properties.
+    pub properties: Option<&'a Properties>,
+    /// Row it is measured in.
+    pub stat: StatId,
+    /// Time allowed for the acknowledgement.
+    pub timeout: Duration,
+    /// The user waits for the outcome.
+    pub waited: bool,
+    /// Audit stream and sequence.
+    pub audit: Option<(Arc<str>, u64)>,
+}
+
+/// The protocol state of one connection.
+#[derive(Debug)]
+pub struct State {
+    version: Version,
+    next_pkid: u16,
+    /// Publishes awaiting acknowledgement.
+    pub pending: Vec<Pending>,
+    incoming_qos2: Vec<u16>,
+    /// Bytes waiting to be written.
+    pub out: BytesMut,
+    /// QoS 0 publishes in `out`: (row, enqueued at, bytes), timed when
+    /// written.
+    pub qos0: Vec<(StatId, Instant, u64)>,
+    keep_alive: Duration,
+    last_sent: Instant,
+    ping_sent: Option<Instant>,
+}
+
+impl State {
+    /// State for a fresh connection.
+    pub fn new(version: Version, keep_alive: Duration, now: Instant) -> State {
+        State {
+            version,
+            next_pkid: 0,
+            pending: Vec::new(),
+            incoming_qos2: Vec::new(),
+            out: BytesMut::new(),
+            qos0: Vec::new(),
+            keep_alive,
+            last_sent: now,
+            ping_sent: None,
+        }
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    fn pkid(&mut self) -> u16 {
+        loop {
+            self.next_pkid = self.next_pkid.wrapping_add(1).max(1);
+            let id = self.next_pkid;
+            if !self.pending.iter().any(|p| p.pkid == id) {
+                return id;
+            }
+        }
+    }
+
+    /// Encodes a publish; QoS 1/2 ones are tracked until acknowledged.
+    pub fn publish(&mut self, r: PublishRequest<'_>, now: Instant) -> Result<(), String> {
+        let pkid = if r.qos > 0 { self.pkid() } else { 0 };
+        let bytes = r.payload.len() as u64;
+        let p = OutPublish {
+            topic: r.topic,
+            payload: r.payload,
+            qos: r.qos,
+            retain: r.retain,
+            pkid,
+            properties: r.properties,
+        };
+        packet::publish(self.version, &p, &mut self.out)?;
+        if r.qos == 0 {
+            self.qos0.push((r.stat, now, bytes));
+        } else {
+            self.pending.push(Pending {
+                pkid,
+                stat: r.stat,
+                started: now,
+                deadline: now + r.timeout,
+                timeout: r.timeout,
+                qos: r.qos,
+                stage: if r.qos == 1 { Ack::PubAck } else { Ack::PubRec },
+                bytes,
+                waited: r.waited,
+                audit: r.audit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Encodes a SUBSCRIBE and returns its packet id.
+    pub fn subscribe(&mut self, filters: &[(String, u8)]) -> Result<u16, String> {
+        let pkid = self.pkid();
+        packet::subscribe(self.version, pkid, filters, &mut self.out)?;
+        Ok(pkid)
+    }
+
+    /// Takes an incoming packet; answers what must be answered.
+    pub fn incoming(&mut self, packet: Incoming, _now: Instant) -> Option<Event> {
+        match packet {
+            Incoming::Publish(m) => match m.qos {
+                0 => Some(Event::Message(m)),
+                1 => {
+                    packet::ack(self.version, Ack::PubAck, m.pkid, &mut self.out);
+                    Some(Event::Message(m))
+                }
+                _ => {
+                    packet::ack(self.version, Ack::PubRec, m.pkid, &mut self.out);
+                    // A resent PUBLISH before our PUBREC arrived is the same
+                    // message: delivered once (exactly-once).
+                    if self.incoming_qos2.contains(&m.pkid) {
+                        None
+                    } else {
+                        self.incoming_qos2.push(m.pkid);
+                        Some(Event::Message(m))
+                    }
+                }
+            },
+            Incoming::Ack(Ack::PubRel, pkid, _) => {
+                self.incoming_qos2.retain(|p| *p != pkid);
+                packet::ack(self.version, Ack::PubComp, pkid, &mut self.out);
+                None
+            }
+            Incoming::Ack(kind, pkid, result) => {
+                let i = self
+                    .pending
+                    .iter()
+                    .position(|p| p.pkid == pkid && p.stage == kind)?;
+                if let Err(reason) = result {
+                    let p = self.pending.swap_remove(i);
+                    let what = format!("{kind:?}").to_ascii_uppercase();
+                    return Some(Event::Failed(p, format!("{what}: {reason}")));
+                }
+                match kind {
+                    Ack::PubRec => {
+                        self.pending[i].stage = Ack::PubComp;
+                        packet::ack(self.version, Ack::PubRel, pkid, &mut self.out);
+                        None
+                    }
+                    _ => Some(Event::Acked(self.pending.swap_remove(i))),
+                }
+            }
+            Incoming::SubAck(pkid, granted) => Some(Event::SubAck(pkid, granted)),
+            Incoming::PingResp => {
+                self.ping_sent = None;
+                None
+            }
+            Incoming::Disconnect(reason) => Some(Event::Disconnect(reason)),
+            Incoming::ConnAck(_) | Incoming::Other => None,
+        }
+    }
+
+    /// Publishes whose deadline passed, as failures.
+    pub fn expire(&mut self, now: Instant) -> Vec<Event> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.pending.len() {
+            if self.pending[i].deadline <= now {
+                let p = self.pending.swap_remove(i);
+                let what = format!("{:?}", p.stage).to_ascii_uppercase();
+                let reason = format!(
+                    "no {what} within {}",
+                    crate::units::format_duration(p.timeout)
+                );
+                out.push(Event::Failed(p, reason));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Bytes were written: the connection is not idle.
+    pub fn sent(&mut self, now: Instant) {
+        self.last_sent = now;
+    }
+
+    /// Keep-alive: sends PINGREQ after `keep_alive` without sending; an
+    /// error when a ping went unanswered for `keep_alive`.
+    pub fn keep_alive(&mut self, now: Instant) -> Result<(), String> {
+        if self.keep_alive.is_zero() {
+            return Ok(());
+        }
+        if let Some(sent) = self.ping_sent {
+            if now.duration_since(sent) >= self.keep_alive {
+                return Err("no PINGRESP within the keep-alive interval".into());
+            }
+        } else if now.duration_since(self.last_sent) >= self.keep_alive {
+            packet::ping(self.version, &mut self.out);
+            self.ping_sent = Some(now);
+        }
+        Ok(())
+    }
+
+    /// The next moment something is due (a deadline or a ping).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ping = (!self.keep_alive.is_zero()).then(|| match self.ping_sent {
+            Some(sent) => sent + self.keep_alive,
+            None => self.last_sent + self.keep_alive,
+        });
+        self.pending.iter().map(|p| p.deadline).chain(ping).min()
+    }
+
+    /// The connection is gone: every publish awaiting an ack fails.
+    pub fn lost(&mut self, reason: &str) -> Vec<Event> {
+        self.out.clear();
+        self.qos0.clear();
+        self.incoming_qos2.clear();
+        self.ping_sent = None;
+        self.pending
+            .drain(..)
+            .map(|p| Event::Failed(p, format!("connection lost before the ack: {reason}")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(qos: u8, timeout_ms: u64) -> PublishRequest<'static> {
+        PublishRequest {
+            topic: "t",
+            payload: Bytes::from_static(b"x"),
+            qos,
+            retain: false,
+            properties: None,
+            stat: StatId(0),
+            timeout: Duration::from_millis(timeout_ms),
+            waited: false,
+            audit: None,
+        }
+    }
+
+    fn decode_all(out: &mut BytesMut) -> Vec<Incoming> {
+        let mut v = Vec::new();
+        while let Some(p) = packet::decode(Version::V311, out).expect("valid") {
+            v.push(p);
+        }
+        v
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn qos1_is_acked_and_qos0_waits_for_the_write() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V311, Duration::from_secs(30), now);
+        s.publish(request(0, 1000), now).expect("ok");
+        s.publish(request(1, 1000), now).expect("ok");
+        assert_eq!(s.qos0.len(), 1);
+        assert_eq!(s.pending.len(), 1);
+        let pkid = s.pending[0].pkid;
+        let ev = s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())), now);
+        assert!(matches!(ev, Some(Event::Acked(p)) if p.pkid == pkid));
+        assert!(s.pending.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn qos2_goes_through_pubrec_pubrel_pubcomp() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V311, Duration::from_secs(30), now);
+        s.publish(request(2, 1000), now).expect("ok");
+        let pkid = s.pending[0].pkid;
+        s.out.clear();
+        assert_eq!(
+            s.incoming(Incoming::Ack(Ack::PubRec, pkid, Ok(())), now),
+            None
+        );
+        assert_eq!(
+            decode_all(&mut s.out),
+            vec![Incoming::Ack(Ack::PubRel, pkid, Ok(()))]
+        );
+        assert_eq!(
+            s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())), now),
+            None,
+            "a PUBACK is not what QoS 2 waits for"
+        );
+        assert!(matches!(
+            s.incoming(Incoming::Ack(Ack::PubComp, pkid, Ok(())), now),
+            Some(Event::Acked(_))
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unacknowledged_publishes_fail_at_their_deadline() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V311, Duration::from_secs(30), now);
+        s.publish(request(1, 500), now).expect("ok");
+        s.publish(request(2, 2000), now).expect("ok");
+        assert_eq!(s.next_deadline(), Some(now + Duration::from_millis(500)));
+        assert!(s.expire(now + Duration::from_millis(499)).is_empty());
+        let ev = s.expire(now + Duration::from_millis(500));
+        assert!(
+            matches!(&ev[..], [Event::Failed(_, why)] if why == "no PUBACK within 500ms"),
+            "{ev:?}"
+        );
+        let ev = s.expire(now + Duration::from_secs(3));
+        assert!(
+            matches!(&ev[..], [Event::Failed(_, why)] if why == "no PUBREC within 2.00s"),
+            "{ev:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn incoming_qos2_is_delivered_once_and_completed() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V311, Duration::from_secs(30), now);
+        let m = Message {
+            topic: "t".into(),
+            payload: Bytes::new(),
+            qos: 2,
+            pkid: 4,
+            retain: false,
+            user_properties: vec![],
+        };
+        assert!(matches!(
+            s.incoming(Incoming::Publish(m.clone()), now),
+            Some(Event::Message(_))
+        ));
+        assert_eq!(
+            s.incoming(Incoming::Publish(m), now),
+            None,
+            "the resend is not delivered again"
+        );
+        assert_eq!(s.incoming(Incoming::Ack(Ack::PubRel, 4, Ok(())), now), None);
+        let sent = decode_all(&mut s.out);
+        assert_eq!(sent.last(), Some(&Incoming::Ack(Ack::PubComp, 4, Ok(()))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_pings_when_idle_and_gives_up_without_an_answer() {
+        let now = Instant::now();
+        let ka = Duration::from_secs(10);
+        let mut s = State::new(Version::V311, ka, now);
+        assert_eq!(s.keep_alive(now + Duration::from_secs(5)), Ok(()));
+        assert!(s.out.is_empty());
+        assert_eq!(s.keep_alive(now + ka), Ok(()));
+        assert_eq!(s.out[..], [0xC0, 0x00], "PINGREQ");
+        assert!(s.keep_alive(now + ka + ka).is_err());
+        s.incoming(Incoming::PingResp, now);
+        assert_eq!(s.keep_alive(now + ka + ka), Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_connection_fails_everything_in_flight() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V311, Duration::from_secs(30), now);
+        s.publish(request(1, 500), now).expect("ok");
+        s.publish(request(1, 500), now).expect("ok");
+        let ev = s.lost("reset by the broker");
+        assert_eq!(ev.len(), 2);
+        assert!(s.pending.is_empty() && s.out.is_empty());
+        assert!(
+            matches!(&ev[0], Event::Failed(_, why) if why.contains("connection lost before the ack"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn mqtt5_refusals_fail_the_publish_with_the_reason() {
+        let now = Instant::now();
+        let mut s = State::new(Version::V5, Duration::from_secs(30), now);
+        s.publish(request(1, 500), now).expect("ok");
+        let pkid = s.pending[0].pkid;
+        let ev = s.incoming(
+            Incoming::Ack(Ack::PubAck, pkid, Err("quota exceeded".into())),
+            now,
+        );
+        assert!(matches!(ev, Some(Event::Failed(_, why)) if why == "PUBACK: quota exceeded"));
+    }
+}
