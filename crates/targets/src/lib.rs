@@ -13,4 +13,5 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod broker;
 pub mod jobs;

@@ -8,6 +8,7 @@ use super::failures::{Failure, Failures};
 use super::latency::Latency;
 use super::recorder::{unix_now, ArrivalTally, ConnectTally, Interval, StatCounters};
 use super::stat::{RowKind, StatId, StatTable};
+use crate::protocols::mqtt::audit::AuditLog;
 
 /// The percentiles every report shows (Locust's set), as numbers.
 pub const PERCENTILES: [f64; 11] = [
@@ -139,6 +140,7 @@ pub struct Aggregate {
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
+    audit: AuditLog,
     history: Vec<HistoryPoint>,
     closed_at: Duration,
 }
@@ -156,6 +158,7 @@ impl Aggregate {
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
+            audit: AuditLog::default(),
             history: Vec::new(),
             closed_at: Duration::ZERO,
         }
@@ -177,6 +180,7 @@ impl Aggregate {
         self.connections.merge(&interval.connections);
         self.arrivals.merge(&interval.arrivals);
         self.lag.merge(&interval.lag);
+        self.audit.merge(interval.audit);
     }
 
     /// Ends the open interval at `elapsed` with `users` alive and appends
@@ -258,6 +262,11 @@ impl Aggregate {
     /// Scenario errors outside requests, by message.
     pub fn errors(&self) -> impl Iterator<Item = &Failure> {
         self.failures.iter().filter(|f| f.row.is_none())
+    }
+
+    /// The MQTT delivery audit.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// Every closed second, oldest first.

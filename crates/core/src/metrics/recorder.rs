@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::failures::Failures;
 use super::latency::Latency;
 use super::stat::StatId;
+use crate::protocols::mqtt::audit::AuditLog;
 
 /// Counters of one row over some span of time (an interval or the run).
 #[derive(Clone, Debug, Default)]
@@ -48,6 +49,8 @@ pub struct ConnectTally {
     pub failed: u64,
     /// Connections re-opened after the server closed a kept-alive one.
     pub reopened: u64,
+    /// Connections lost while in use (an MQTT broker that went away).
+    pub dropped: u64,
     /// Time to establish each successful connection (TCP, plus TLS).
     pub latency: Latency,
 }
@@ -58,6 +61,7 @@ impl ConnectTally {
         self.opened += other.opened;
         self.failed += other.failed;
         self.reopened += other.reopened;
+        self.dropped += other.dropped;
         self.latency.merge(&other.latency);
     }
 }
@@ -105,6 +109,8 @@ pub struct Interval {
     pub arrivals: ArrivalTally,
     /// Event-loop lag of the worker, sampled by its probe.
     pub lag: Latency,
+    /// The delivery audit, in the last interval only.
+    pub audit: AuditLog,
 }
 
 /// One worker's recorder. Users of a worker share it through
@@ -113,6 +119,7 @@ pub struct Interval {
 pub struct Recorder {
     stats: Vec<StatCounters>,
     failures: Failures,
+    audit: AuditLog,
     connections: ConnectTally,
     arrivals: ArrivalTally,
     lag: Latency,
@@ -131,6 +138,7 @@ impl Recorder {
         Recorder {
             stats: (0..rows).map(|_| StatCounters::default()).collect(),
             failures: Failures::default(),
+            audit: AuditLog::default(),
             connections: ConnectTally::default(),
             arrivals: ArrivalTally::default(),
             lag: Latency::new(),
@@ -181,6 +189,21 @@ impl Recorder {
         self.connections.failed += 1;
     }
 
+    /// A connection in use was lost.
+    pub fn connection_dropped(&mut self) {
+        self.connections.dropped += 1;
+    }
+
+    /// The MQTT delivery audit of this worker.
+    pub fn audit(&mut self) -> &mut AuditLog {
+        &mut self.audit
+    }
+
+    /// Takes the audit log (once, at the end of the run).
+    pub fn take_audit(&mut self) -> AuditLog {
+        std::mem::take(&mut self.audit)
+    }
+
     /// An iteration started `delay` after it was due; `queued` when it had
     /// to wait for a free user.
     pub fn arrival(&mut self, delay: Duration, queued: bool) {
@@ -221,6 +244,7 @@ impl Recorder {
             connections: std::mem::take(&mut self.connections),
             arrivals: std::mem::take(&mut self.arrivals),
             lag: std::mem::take(&mut self.lag),
+            audit: AuditLog::default(),
         }
     }
 }

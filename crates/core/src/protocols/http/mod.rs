@@ -15,7 +15,7 @@ mod wire;
 pub use check::{Check, CheckFailure, Exchange, JsonCheck, JsonExpect, JsonPathExpr, StatusSet};
 pub use client::{ClientSettings, Session};
 pub use extract::{default_group, Extract, Source};
-pub use failure::Failure;
+pub use failure::{from_connect as connect_failure, Failure};
 pub use origin::Origin;
 pub use poll::PollStep;
 pub use request::{Body, RequestTemplate, Target};

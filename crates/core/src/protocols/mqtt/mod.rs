@@ -2,6 +2,9 @@
 //! QoS 0/1/2, TLS), `mqtt.connect`, `mqtt.publish`, `mqtt.subscribe` and
 //! `mqtt.expect` steps, end-to-end latency and the delivery audit.
 
+pub mod audit;
+mod driver;
 pub mod packet;
+pub mod session;
 pub mod settings;
 pub mod state;

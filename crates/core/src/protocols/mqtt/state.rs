@@ -86,9 +86,11 @@ pub struct State {
     incoming_qos2: Vec<u16>,
     /// Bytes waiting to be written.
     pub out: BytesMut,
-    /// QoS 0 publishes in `out`: (row, enqueued at, bytes), timed when
-    /// written.
-    pub qos0: Vec<(StatId, Instant, u64)>,
+    /// QoS 0 publishes not yet written: (row, enqueued at, payload bytes,
+    /// the byte count written once it is out), timed when written.
+    pub qos0: Vec<(StatId, Instant, u64, u64)>,
+    /// Bytes written to the socket so far.
+    pub written: u64,
     keep_alive: Duration,
     last_sent: Instant,
     ping_sent: Option<Instant>,
@@ -104,6 +106,7 @@ impl State {
             incoming_qos2: Vec::new(),
             out: BytesMut::new(),
             qos0: Vec::new(),
+            written: 0,
             keep_alive,
             last_sent: now,
             ping_sent: None,
@@ -139,7 +142,8 @@ impl State {
         };
         packet::publish(self.version, &p, &mut self.out)?;
         if r.qos == 0 {
-            self.qos0.push((r.stat, now, bytes));
+            let end = self.written + self.out.len() as u64;
+            self.qos0.push((r.stat, now, bytes, end));
         } else {
             self.pending.push(Pending {
                 pkid,
@@ -239,9 +243,23 @@ impl State {
         out
     }
 
-    /// Bytes were written: the connection is not idle.
-    pub fn sent(&mut self, now: Instant) {
+    /// `n` bytes of `out` were written: returns the QoS 0 publishes now
+    /// handed to the socket, as (row, time taken, payload bytes).
+    pub fn wrote(&mut self, n: usize, now: Instant) -> Vec<(StatId, Duration, u64)> {
+        use bytes::Buf;
+        self.out.advance(n);
+        self.written += n as u64;
         self.last_sent = now;
+        if self.out.is_empty() {
+            // Idle connections hold no buffer.
+            self.out = BytesMut::new();
+        }
+        let written = self.written;
+        let done = self.qos0.iter().take_while(|q| q.3 <= written).count();
+        self.qos0
+            .drain(..done)
+            .map(|(stat, at, bytes, _)| (stat, now.duration_since(at), bytes))
+            .collect()
     }
 
     /// Keep-alive: sends PINGREQ after `keep_alive` without sending; an
@@ -314,8 +332,14 @@ mod tests {
         let now = Instant::now();
         let mut s = State::new(Version::V311, Duration::from_secs(30), now);
         s.publish(request(0, 1000), now).expect("ok");
+        let first = s.out.len();
         s.publish(request(1, 1000), now).expect("ok");
         assert_eq!(s.qos0.len(), 1);
+        assert!(
+            s.wrote(first - 1, now).is_empty(),
+            "not all of it written yet"
+        );
+        assert_eq!(s.wrote(1, now).len(), 1, "the QoS 0 publish is out");
         assert_eq!(s.pending.len(), 1);
         let pkid = s.pending[0].pkid;
         let ev = s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())), now);
