@@ -1,6 +1,7 @@
 //! Command-line arguments (raw) and their dispatch. Flags are parsed here
 //! and validated into the library's objects by each command.
 
+mod broker;
 mod demo;
 mod quick;
 mod run;
@@ -64,6 +65,7 @@ Examples:
   cicada run examples/jobs.yaml --host http://127.0.0.1:8080
   cicada run --url http://127.0.0.1:8080/health --users 50 --run-time 30s
   cicada target jobs --addr :8080               # the bundled job service (seed 001)
+  cicada broker --addr :1884                    # the embedded MQTT broker
 
 Exit codes: 0 passed, 1 a threshold (or, without thresholds, a request) failed,
 2 bad input, 3 could not run.")]
@@ -82,6 +84,16 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run a bundled system under test.
     Target(target::TargetArgs),
+    /// Run the embedded MQTT broker.
+    Broker(broker::BrokerArgs),
+}
+
+/// Raises the soft limit on open files to the hard limit: every simulated
+/// device holds a socket, and the usual soft limit (1024) would cap a fleet
+/// far below what the generator can hold. A failure only leaves the limit
+/// as it was; connections beyond it fail and are reported.
+pub fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
 }
 
 /// Runs the chosen command and returns the process exit code.
@@ -90,6 +102,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::run(args),
         Command::Target(args) => target::run(args),
+        Command::Broker(args) => broker::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cicada_core::engine::{self, Observer, RunConfig};
 use cicada_core::protocols::http::Origin;
+use cicada_core::protocols::mqtt::settings::Broker;
 use cicada_core::report::{self, threshold, Headless, LiveView, Report, Threshold, Verdict};
 use cicada_core::scenario::{self, LoadSpec, Plan};
 use cicada_core::units::{parse_count, parse_duration, parse_rate};
@@ -95,6 +96,9 @@ pub struct RunArgs {
     /// Accept self-signed TLS certificates.
     #[arg(long)]
     pub insecure: bool,
+    /// Watch the MQTT broker's `$SYS/#` topics during the run (PREFIX_sys.csv, JSON `broker`).
+    #[arg(long)]
+    pub mqtt_sys: bool,
 }
 
 /// Where the reports go.
@@ -109,7 +113,11 @@ pub struct Outputs {
 /// `cicada run`.
 pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     if let Some(host) = &args.host {
-        Origin::parse(host).map_err(|e| bad_input(anyhow::anyhow!("--host: {e}")))?;
+        if Broker::is_mqtt(host) {
+            Broker::parse(host).map_err(|e| bad_input(anyhow::anyhow!("--host: {e}")))?;
+        } else {
+            Origin::parse(host).map_err(|e| bad_input(anyhow::anyhow!("--host: {e}")))?;
+        }
     }
     let thresholds = args
         .thresholds
@@ -122,7 +130,19 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         (None, None) => return Err(bad_input(anyhow::anyhow!("give a scenario file or --url"))),
     };
     plan.insecure |= args.insecure;
+    if args.mqtt_sys && plan.mqtt.is_none() {
+        return Err(bad_input(anyhow::anyhow!(
+            "--mqtt-sys watches the MQTT broker under test, but the scenario has no MQTT steps"
+        )));
+    }
+    plan.mqtt_sys |= args.mqtt_sys;
     for t in &thresholds {
+        if t.on_audit() && !plan.audit {
+            return Err(bad_input(anyhow::anyhow!(
+                "--threshold '{t}': {}",
+                scenario::NO_AUDIT
+            )));
+        }
         if let Some(name) = &t.name {
             plan.stats
                 .check_name(name)
@@ -189,6 +209,7 @@ pub fn execute(
                 .map_err(could_not_run)?;
         }
     }
+    super::raise_fd_limit();
     // The command line's thresholds add to the file's; one written in both
     // is judged once.
     let mut all = plan.thresholds.clone();

@@ -55,6 +55,7 @@ pub async fn drive(
     let mut drain_until: Option<Option<Instant>> = None;
     let mut reason = StopReason::RunTime;
     let mut peak_users = 0;
+    let mut hard_stop = false;
     loop {
         let interrupted = tokio::select! {
             _ = ticker.tick() => false,
@@ -65,6 +66,7 @@ pub async fn drive(
         let live = run.live_users.load(Ordering::Relaxed);
         peak_users = peak_users.max(live);
         if interrupted && drain_until.is_some() {
+            hard_stop = true;
             break; // a second Ctrl-C: stop at once
         }
         let end = if interrupted {
@@ -128,6 +130,9 @@ pub async fn drive(
     }
     let elapsed = start.elapsed();
     let users_at_end = run.live_users.load(Ordering::Relaxed);
+    if plan.audit && !hard_stop {
+        settle_deliveries(&workers, &mut aggregate).await;
+    }
     for interval in flush(&workers, Command::Stop).await {
         aggregate.absorb(interval);
     }
@@ -145,6 +150,39 @@ pub async fn drive(
         config,
         peak_users,
     })
+}
+
+/// Longest wait for messages still on their way to audited subscribers.
+const SETTLE_BOUND: Duration = Duration::from_secs(3);
+/// Deliveries are settled once this long passes without a new sample.
+const SETTLE_QUIET: Duration = Duration::from_millis(300);
+
+/// The publishers stop; audited subscribers keep listening until nothing
+/// arrives for a moment (or `SETTLE_BOUND`), so that messages still in
+/// flight at the end are counted as delivered, not lost.
+async fn settle_deliveries(workers: &[WorkerHandle], aggregate: &mut Aggregate) {
+    let mut acks = Vec::with_capacity(workers.len());
+    for w in workers {
+        let (tx, rx) = oneshot::channel();
+        if w.commands.send(Command::Abort(tx)).is_ok() {
+            acks.push(rx);
+        }
+    }
+    for rx in acks {
+        let _ = rx.await;
+    }
+    let until = Instant::now() + SETTLE_BOUND;
+    let mut quiet_since = Instant::now();
+    while Instant::now() < until && quiet_since.elapsed() < SETTLE_QUIET {
+        tokio::time::sleep(SETTLE_QUIET / 3).await;
+        let intervals = flush(workers, Command::Flush).await;
+        if intervals.iter().any(|i| !i.stats.is_empty()) {
+            quiet_since = Instant::now();
+        }
+        for interval in intervals {
+            aggregate.absorb(interval);
+        }
+    }
 }
 
 /// Sends `make(reply)` to every worker and gathers the intervals.

@@ -151,6 +151,7 @@ async fn run_steps(steps: &[Step], cx: &mut Context) {
                 Flow::Continue
             }
             Step::Set(vars) => set(vars, cx),
+            Step::Mqtt(m) => m.run(cx).await,
         };
         if flow == Flow::Abort {
             break;

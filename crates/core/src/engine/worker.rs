@@ -22,6 +22,7 @@ use super::user::{self, Source};
 use super::RunShared;
 use crate::metrics::{Interval, Recorder};
 use crate::protocols::http::ClientSettings;
+use crate::protocols::mqtt;
 use crate::scenario::Plan;
 
 /// What the controller asks of a worker.
@@ -39,8 +40,11 @@ pub enum Command {
     Flush(oneshot::Sender<Interval>),
     /// No new iterations: users finish what they are doing.
     Drain,
-    /// Abort every user (in-flight requests count as interrupted) and hand
-    /// over the last interval.
+    /// Abort every user now (in-flight requests count as interrupted);
+    /// audited subscriptions keep listening until `Stop`.
+    Abort(oneshot::Sender<()>),
+    /// Abort every user, close every connection and hand over the last
+    /// interval (with the delivery audit).
     Stop(oneshot::Sender<Interval>),
 }
 
@@ -210,24 +214,40 @@ async fn serve(
                     u.stop.request();
                 }
             }
+            Command::Abort(reply) => {
+                abort_users(&env, generator.as_ref()).await;
+                let _ = reply.send(());
+            }
             Command::Stop(reply) => {
-                if let Some(g) = &generator {
-                    g.abort();
-                }
                 probe.abort();
-                let users: Vec<UserSlot> = env.users.borrow_mut().drain(..).collect();
-                for u in &users {
-                    u.join.abort();
-                }
-                // Awaiting the aborted tasks drops their futures, which
-                // records their in-flight requests as interrupted.
-                for u in users {
-                    let _ = u.join.await;
-                }
-                let _ = reply.send(env.recorder.borrow_mut().take_interval());
+                abort_users(&env, generator.as_ref()).await;
+                mqtt::session::close_all(CLOSE_BOUND).await;
+                let mut rec = env.recorder.borrow_mut();
+                let mut last = rec.take_interval();
+                last.audit = rec.take_audit();
+                let _ = reply.send(last);
                 return;
             }
         }
+    }
+}
+
+/// Time connections get to say DISCONNECT at the end of the run.
+const CLOSE_BOUND: Duration = Duration::from_secs(1);
+
+/// Stops the arrivals and aborts every user of the worker.
+async fn abort_users(env: &WorkerEnv, generator: Option<&JoinHandle<()>>) {
+    if let Some(g) = generator {
+        g.abort();
+    }
+    let users: Vec<UserSlot> = env.users.borrow_mut().drain(..).collect();
+    for u in &users {
+        u.join.abort();
+    }
+    // Awaiting the aborted tasks drops their futures, which records their
+    // in-flight requests as interrupted.
+    for u in users {
+        let _ = u.join.await;
     }
 }
 

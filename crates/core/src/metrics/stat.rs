@@ -24,6 +24,8 @@ pub struct StatKey {
     pub name: String,
     /// Whether the row enters the `Aggregated` totals.
     pub row: RowKind,
+    /// The QoS of an MQTT publish row.
+    pub qos: Option<u8>,
 }
 
 /// Index of a row in a [`StatTable`]; what the hot path records against.
@@ -56,9 +58,15 @@ impl StatTable {
             kind: kind.to_string(),
             name: name.to_string(),
             row,
+            qos: None,
         });
         self.index.insert((kind.to_string(), name.to_string()), id);
         id
+    }
+
+    /// Marks an MQTT publish row with its QoS (shown in the JSON report).
+    pub fn set_qos(&mut self, id: StatId, qos: u8) {
+        self.keys[id.index()].qos = Some(qos);
     }
 
     /// The key of a row.
@@ -107,9 +115,14 @@ impl StatTable {
 
     /// Rows whose name is `name`, or whose `"TYPE name"` is `name` (so a
     /// threshold on `"POST /jobs"` finds type `POST`, name `/jobs`).
+    /// A name ending in `*` is a prefix: `e2e*` finds every `e2e …` row.
     pub fn find(&self, name: &str) -> Vec<StatId> {
+        let matches = |full: &str| match name.strip_suffix('*') {
+            Some(prefix) => full.starts_with(prefix),
+            None => full == name,
+        };
         self.iter()
-            .filter(|(_, k)| k.name == name || format!("{} {}", k.kind, k.name) == name)
+            .filter(|(_, k)| matches(&k.name) || matches(&format!("{} {}", k.kind, k.name)))
             .map(|(id, _)| id)
             .collect()
     }
@@ -139,11 +152,17 @@ mod tests {
         assert_eq!(t.find("/jobs"), vec![post]);
         assert_eq!(t.find("GET /jobs/[id]"), vec![named]);
         assert!(t.find("nope").is_empty());
+        let e2e = t.intern("MQTT", "e2e lamp/#", RowKind::Derived);
+        assert_eq!(t.find("e2e*"), vec![e2e]);
+        assert_eq!(t.find("POST*"), vec![post]);
         assert_eq!(t.check_name("Aggregated"), Ok(()));
         assert_eq!(t.check_name("POST /jobs"), Ok(()));
         assert_eq!(
             t.check_name("nope"),
-            Err("no row is named 'nope'; rows: POST /jobs, GET GET /jobs/[id]".into())
+            Err(
+                "no row is named 'nope'; rows: POST /jobs, GET GET /jobs/[id], MQTT e2e lamp/#"
+                    .into()
+            )
         );
     }
 }

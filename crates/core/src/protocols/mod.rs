@@ -22,6 +22,8 @@ pub struct Context {
     pub vars: Arc<Vars>,
     /// The user's HTTP connections.
     pub http: http::Session,
+    /// The user's MQTT connection, opened by its first MQTT step.
+    pub mqtt: Option<mqtt::session::MqttSession>,
     /// The worker's recorder, shared by the worker's users.
     pub recorder: Rc<RefCell<Recorder>>,
     /// When each marked step last started in this iteration (for `poll`'s
@@ -48,6 +50,7 @@ impl Context {
         Context {
             vars: Arc::new(vars),
             http,
+            mqtt: None,
             recorder,
             marks: vec![None; marks],
             carried_delay: None,

@@ -6,9 +6,11 @@ use serde::Serialize;
 use super::analysis;
 use super::files::rfc3339;
 use super::model::{round3, FailureRow, HistoryEntry, Row, ThresholdResult, Warning};
+use super::mqtt;
 use super::threshold::Threshold;
 use crate::engine::{Model, RunOutcome, StopReason};
 use crate::metrics::{unix_now, Latency, RowKind, StatCounters, LATE_AFTER};
+use crate::protocols::mqtt::audit::AuditSummary;
 use crate::scenario::Plan;
 
 /// Everything about one run.
@@ -50,6 +52,9 @@ pub struct Report {
     pub verdict: Verdict,
     /// Why the verdict is what it is.
     pub verdict_reason: String,
+    /// The MQTT delivery audit, when a subscription audits messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSummary>,
     /// One entry per second.
     pub history: Vec<HistoryEntry>,
 }
@@ -117,8 +122,11 @@ pub struct Connections {
     pub opened: u64,
     /// Attempts that failed.
     pub failed: u64,
-    /// Re-opened after the server closed a kept-alive connection.
+    /// Re-opened after the server closed a kept-alive connection (HTTP),
+    /// or reconnected after a drop (MQTT).
     pub reopened: u64,
+    /// MQTT connections lost mid-session (each then reconnects).
+    pub dropped: u64,
     /// Time to connect, ms.
     pub connect_ms: Spread,
 }
@@ -169,7 +177,10 @@ impl Report {
             .table()
             .iter()
             .filter(|(id, _)| !agg.total(*id).is_idle())
-            .map(|(id, k)| Row::new(&k.kind, &k.name, k.row, agg.total(id), seconds))
+            .map(|(id, k)| Row {
+                qos: k.qos,
+                ..Row::new(&k.kind, &k.name, k.row, agg.total(id), seconds)
+            })
             .collect();
         let total = Row::new(
             "",
@@ -208,7 +219,12 @@ impl Report {
             delay_ms: Spread::of(&a.delay),
         };
         let generator = analysis::generator(outcome);
-        let results: Vec<ThresholdResult> = thresholds.iter().map(|t| judge(t, outcome)).collect();
+        let audit = mqtt::audit(outcome);
+        let results: Vec<ThresholdResult> = thresholds
+            .iter()
+            .map(|t| judge(t, outcome, audit.as_ref()))
+            .collect();
+        let audit_failure = audit.as_ref().and_then(mqtt::audit_failure);
         let any_failure = agg.all_requests().failures > 0 || stats.iter().any(|r| r.failures > 0);
         let errors: u64 = agg.errors().map(|e| e.tally.count).sum();
         let attempted = agg.arrivals().started > 0 || stats.iter().any(|r| r.interrupted > 0);
@@ -245,6 +261,8 @@ impl Report {
                     "{n} failures and errors, and no thresholds set (any failure fails the run)"
                 ),
             )
+        } else if let Some(why) = audit_failure {
+            (Verdict::Fail, format!("{why}, and no thresholds set"))
         } else {
             (Verdict::Pass, "no failures".to_string())
         };
@@ -276,6 +294,7 @@ impl Report {
                 opened: agg.connections().opened,
                 failed: agg.connections().failed,
                 reopened: agg.connections().reopened,
+                dropped: agg.connections().dropped,
                 connect_ms: Spread::of(&agg.connections().latency),
             },
             arrivals,
@@ -284,6 +303,7 @@ impl Report {
             thresholds: results,
             verdict,
             verdict_reason,
+            audit,
             history: agg
                 .history()
                 .iter()
@@ -312,8 +332,18 @@ fn unix_from(t: std::time::SystemTime) -> f64 {
 }
 
 /// Measures one threshold: on its rows, or on all requests.
-fn judge(t: &Threshold, outcome: &RunOutcome) -> ThresholdResult {
+fn judge(t: &Threshold, outcome: &RunOutcome, audit: Option<&AuditSummary>) -> ThresholdResult {
     let agg = &outcome.aggregate;
+    if t.on_audit() {
+        let actual = audit.map(|a| t.measure_audit(a));
+        return ThresholdResult {
+            threshold: t.to_string(),
+            name: None,
+            actual: actual.map_or(0.0, round3),
+            actual_text: actual.map_or("nothing audited".into(), |v| t.format_value(v)),
+            pass: actual.is_some_and(|v| t.passes(v)),
+        };
+    }
     let seconds = outcome.elapsed.as_secs_f64();
     let counters = match &t.name {
         None => agg.all_requests().clone(),

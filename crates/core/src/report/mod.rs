@@ -8,6 +8,7 @@ pub mod csv;
 mod files;
 mod live;
 mod model;
+mod mqtt;
 mod summary;
 pub mod threshold;
 

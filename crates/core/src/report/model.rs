@@ -36,6 +36,9 @@ pub struct Row {
     pub name: String,
     /// Request rows enter `Aggregated`; derived rows (POLL) do not.
     pub row: RowKind,
+    /// QoS of an MQTT publish row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<u8>,
     /// Completed requests, including failures.
     pub requests: u64,
     /// Failed requests.
@@ -72,6 +75,7 @@ impl Row {
             kind: kind.to_string(),
             name: name.to_string(),
             row,
+            qos: None,
             requests: s.requests,
             failures: s.failures,
             interrupted: s.interrupted,

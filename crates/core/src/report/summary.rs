@@ -149,9 +149,14 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
         f.render(&mut out);
     }
     let c = &report.connections;
+    let dropped = if c.dropped > 0 {
+        format!(", {} dropped mid-session", c.dropped)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n Connections  {} opened ({} re-opened after the server closed them, {} failed); connect p50 {} ms, p99 {} ms",
+        "\n Connections  {} opened ({} re-opened after the server closed them{dropped}, {} failed); connect p50 {} ms, p99 {} ms",
         c.opened, c.reopened, c.failed, format_ms(c.connect_ms.p50), format_ms(c.connect_ms.p99)
     );
     let a = &report.arrivals;
@@ -171,6 +176,9 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
             String::new()
         }
     );
+    if let Some(a) = &report.audit {
+        super::mqtt::render_audit(a, &mut out);
+    }
     let g = &report.generator;
     let _ = writeln!(
         out,

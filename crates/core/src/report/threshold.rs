@@ -1,9 +1,13 @@
 //! Pass/fail criteria: `p95<100ms`, `p99.9<1s`, `errors<1%`, `rps>500`,
-//! optionally for one row (`"POST /jobs": p99<200ms`).
+//! optionally for one row (`"POST /jobs": p99<200ms`) or the rows whose
+//! names start with a prefix (`"publish*": p99<50ms`, `e2e.p99<50ms`);
+//! and on the MQTT delivery audit: `lost=0`, `lost<0.1%`, `duplicated=0`,
+//! `out_of_order=0`.
 
 use std::fmt;
 
 use crate::metrics::StatCounters;
+use crate::protocols::mqtt::audit::AuditSummary;
 use crate::units;
 
 /// What a threshold measures.
@@ -25,6 +29,14 @@ pub enum Metric {
     Rps,
     /// Completed requests, count.
     Requests,
+    /// Audited MQTT messages owed and never delivered, count.
+    Lost,
+    /// Lost share of the owed audited messages, percent.
+    LostRate,
+    /// Duplicate deliveries of audited messages, count.
+    Duplicated,
+    /// Out-of-order deliveries of audited messages, count.
+    OutOfOrder,
 }
 
 /// A comparison.
@@ -72,13 +84,17 @@ pub struct Threshold {
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
+            Some(n) if n == E2E_ROWS => f.write_str(&self.text),
             Some(n) => write!(f, "\"{n}\": {}", self.text),
             None => f.write_str(&self.text),
         }
     }
 }
 
-const FORMS: &str = "expected METRIC OP VALUE such as p95<100ms, p99.9<1s, avg<50ms, max<2s, errors<1%, errors=0, rps>500, requests>=1000";
+const FORMS: &str = "expected METRIC OP VALUE such as p95<100ms, p99.9<1s, avg<50ms, max<2s, errors<1%, errors=0, rps>500, requests>=1000, e2e.p99<50ms, lost=0, lost<0.1%, duplicated=0, out_of_order=0";
+
+/// The rows `e2e.METRIC` applies to: every end-to-end latency row.
+const E2E_ROWS: &str = "e2e*";
 
 /// Parses a command-line threshold: `EXPR` or `NAME: EXPR` (the name may be
 /// quoted: `"POST /jobs": p99<200ms`).
@@ -108,6 +124,14 @@ pub fn parse_expr(name: Option<String>, expr: &str) -> Result<Threshold, String>
         .ok_or_else(|| bad("no comparison"))?;
     let metric_text = expr[..op_at].trim().to_ascii_lowercase();
     let rest = &expr[op_at..];
+    if let Some(metric) = metric_text.strip_prefix("e2e.") {
+        if name.is_some() {
+            return Err(bad("`e2e.` already names the rows (every e2e row)"));
+        }
+        let mut t = parse_expr(Some(E2E_ROWS.to_string()), &format!("{metric}{rest}"))?;
+        t.text = expr.to_string();
+        return Ok(t);
+    }
     let (op, value_text) = [
         ("<=", Op::Le),
         (">=", Op::Ge),
@@ -153,13 +177,35 @@ pub fn parse_expr(name: Option<String>, expr: &str) -> Result<Threshold, String>
             }
             None => (Metric::Errors, number(value_text)?),
         },
+        "lost" => match value_text.strip_suffix('%') {
+            Some(p) => (
+                Metric::LostRate,
+                p.trim()
+                    .parse::<f64>()
+                    .map_err(|_| bad(&format!("'{value_text}' is not a percentage")))?,
+            ),
+            None => (Metric::Lost, number(value_text)?),
+        },
+        "duplicated" | "duplicates" => (Metric::Duplicated, number(value_text)?),
+        "out_of_order" => (Metric::OutOfOrder, number(value_text)?),
         m => match m.strip_prefix('p').and_then(|p| p.parse::<f64>().ok()) {
             Some(p) if (0.0..=100.0).contains(&p) => (Metric::Percentile(p), latency(value_text)?),
             _ => return Err(bad(&format!("unknown metric '{m}'"))),
         },
     };
+    let name = name.filter(|n| !n.is_empty());
+    if name.is_some()
+        && matches!(
+            metric,
+            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder
+        )
+    {
+        return Err(bad(&format!(
+            "'{metric_text}' counts the whole delivery audit; it takes no row name"
+        )));
+    }
     Ok(Threshold {
-        name: name.filter(|n| !n.is_empty()),
+        name,
         metric,
         op,
         limit,
@@ -183,6 +229,28 @@ impl Threshold {
             Metric::Rps if seconds > 0.0 => counters.requests as f64 / seconds,
             Metric::Rps => 0.0,
             Metric::Requests => counters.requests as f64,
+            // Measured on the audit, not on rows (see `measure_audit`).
+            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder => 0.0,
+        }
+    }
+
+    /// True for the metrics of the MQTT delivery audit.
+    pub fn on_audit(&self) -> bool {
+        matches!(
+            self.metric,
+            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder
+        )
+    }
+
+    /// The measured value of an audit metric.
+    pub fn measure_audit(&self, a: &AuditSummary) -> f64 {
+        match self.metric {
+            Metric::Lost => a.lost as f64,
+            Metric::LostRate if a.owed == 0 => 0.0,
+            Metric::LostRate => 100.0 * a.lost as f64 / a.owed as f64,
+            Metric::Duplicated => a.duplicated as f64,
+            Metric::OutOfOrder => a.out_of_order as f64,
+            _ => 0.0,
         }
     }
 
@@ -205,9 +273,13 @@ impl Threshold {
             Metric::Percentile(_) | Metric::Mean | Metric::Min | Metric::Max => {
                 units::format_duration(std::time::Duration::from_secs_f64(actual.max(0.0) / 1000.0))
             }
-            Metric::ErrorRate => format!("{actual:.2}%"),
+            Metric::ErrorRate | Metric::LostRate => format!("{actual:.2}%"),
             Metric::Rps => format!("{actual:.1}/s"),
-            Metric::Errors | Metric::Requests => format!("{actual:.0}"),
+            Metric::Errors
+            | Metric::Requests
+            | Metric::Lost
+            | Metric::Duplicated
+            | Metric::OutOfOrder => format!("{actual:.0}"),
         }
     }
 }
@@ -240,6 +312,34 @@ mod tests {
         );
         let t = parse("http://x/y: max<1s").expect("valid");
         assert_eq!(t.name.as_deref(), Some("http://x/y"));
+    }
+
+    #[test]
+    fn parses_the_mqtt_forms() {
+        let t = parse("e2e.p99<50ms").expect("valid");
+        assert_eq!(
+            (t.name.as_deref(), t.metric, t.limit),
+            (Some("e2e*"), Metric::Percentile(99.0), 50.0)
+        );
+        assert_eq!(t.to_string(), "e2e.p99<50ms");
+        assert_eq!(parse("lost=0").expect("valid").metric, Metric::Lost);
+        assert_eq!(parse("lost<0.1%").expect("valid").metric, Metric::LostRate);
+        assert_eq!(
+            parse("duplicated=0").expect("valid").metric,
+            Metric::Duplicated
+        );
+        assert_eq!(parse("out_of_order<=3").expect("valid").limit, 3.0);
+        let a = AuditSummary {
+            owed: 1000,
+            lost: 2,
+            ..AuditSummary::default()
+        };
+        let rate = parse("lost<0.1%").expect("valid");
+        assert_eq!(rate.measure_audit(&a), 0.2);
+        assert!(!rate.passes(0.2));
+        assert!(parse("\"x\": lost=0")
+            .expect_err("no row")
+            .contains("takes no row name"));
     }
 
     #[test]

@@ -11,12 +11,15 @@ use serde_saphyr::Spanned;
 
 use super::data::DataSource;
 use super::error::{Loc, Problem};
+use super::mqtt::{self, MqttDefaults};
 use super::plan::{LoadSpec, Plan, Stage, StageTarget, Task, UserType, Wait};
 use super::raw::{RawLoad, RawScenario, RawUser};
 use super::steps::{self, list_or_none, Scope};
-use super::values::WaitValue;
-use crate::metrics::StatTable;
+use super::values::{ThresholdEntry, WaitValue};
+use crate::metrics::{RowKind, StatTable};
 use crate::protocols::http::Origin;
+use crate::protocols::mqtt::settings::Broker;
+use crate::protocols::mqtt::steps::Conn;
 use crate::protocols::DEFAULT_TIMEOUT;
 use crate::report::threshold;
 use crate::template::{Compiler, Text, ValueTemplate, BUILTIN_NAMES, FUNCTION_NAMES};
@@ -35,6 +38,8 @@ pub struct Ctx {
     pub default_headers: BTreeMap<String, Spanned<String>>,
     /// Problems found so far.
     pub problems: Vec<Problem>,
+    /// True once an audited subscription is built.
+    pub audit: bool,
 }
 
 impl Ctx {
@@ -115,6 +120,12 @@ pub fn build(
         timeout: raw.timeout.as_ref().map_or(DEFAULT_TIMEOUT, |t| t.value.0),
         default_headers: raw.headers,
         problems: Vec::new(),
+        audit: false,
+    };
+    let mut mqtt_defaults = MqttDefaults {
+        raw: raw.mqtt,
+        host: None,
+        base_dir: base_dir.to_path_buf(),
     };
     if let Some(t) = raw.timeout.as_ref().filter(|t| t.value.0.is_zero()) {
         cx.problem(Loc::of(t), "`timeout` must be above 0");
@@ -128,9 +139,13 @@ pub fn build(
             .as_ref()
             .filter(|_| host.is_none())
             .map_or(top, Loc::of);
-        match Origin::parse(text) {
-            Ok(origin) => cx.host = Some(origin),
-            Err(e) => cx.problem(loc, format!("host: {e}")),
+        if Broker::is_mqtt(text) {
+            mqtt_defaults.host = Some(text.clone());
+        } else {
+            match Origin::parse(text) {
+                Ok(origin) => cx.host = Some(origin),
+                Err(e) => cx.problem(loc, format!("host: {e}")),
+            }
         }
     }
     let globals: Vec<(String, minijinja::Value)> = raw
@@ -159,7 +174,7 @@ pub fn build(
     let user_types: Vec<UserType> = raw
         .users
         .iter()
-        .filter_map(|u| user_type(&mut cx, &known, u))
+        .filter_map(|u| user_type(&mut cx, &known, &mqtt_defaults, u))
         .collect();
     let load = load_spec(&mut cx, raw.load.as_ref().unwrap_or(&RawLoad::default()));
     let mut thresholds = Vec::new();
@@ -170,6 +185,13 @@ pub fn build(
                 Err(e) => cx.problem(Loc::of(entry), e),
             }
         }
+    }
+    let audited = cx.audit;
+    for t in thresholds.iter().filter(|t| t.on_audit() && !audited) {
+        cx.problem(
+            threshold_loc(&raw.thresholds, &t.text),
+            format!("threshold '{t}': {NO_AUDIT}"),
+        );
     }
     for t in &thresholds {
         let Some(name) = &t.name else { continue };
@@ -190,17 +212,36 @@ pub fn build(
     Ok(Plan {
         source: source.to_string(),
         stats: Arc::new(cx.stats),
-        user_types,
         load,
         thresholds,
         data: data.map(Arc::new),
         globals: Arc::new(globals),
         insecure: raw.insecure.unwrap_or(false),
         host: host_text,
+        mqtt: user_types.iter().find_map(|u| u.mqtt.clone()),
+        mqtt_sys: raw.monitor.is_some_and(|m| m.mqtt_sys),
+        audit: cx.audit,
+        user_types,
     })
 }
 
-fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -> Option<UserType> {
+/// Why an audit threshold cannot be judged.
+pub const NO_AUDIT: &str = "nothing is audited: add `audit: true` to an `mqtt.subscribe` (and to the `mqtt.publish` steps it should check)";
+
+/// The line of the thresholds entry holding `text`.
+fn threshold_loc(entries: &[Spanned<ThresholdEntry>], text: &str) -> Loc {
+    entries
+        .iter()
+        .find(|e| e.value.0.iter().any(|(_, expr)| expr.trim() == text))
+        .map_or(Loc { line: 1, column: 1 }, Loc::of)
+}
+
+fn user_type(
+    cx: &mut Ctx,
+    globals: &BTreeSet<String>,
+    mqtt_defaults: &MqttDefaults,
+    raw: &Spanned<RawUser>,
+) -> Option<UserType> {
     let loc = Loc::of(raw);
     let u = &raw.value;
     let mut anywhere = BTreeMap::new();
@@ -213,7 +254,24 @@ fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -
         known: globals.clone(),
         anywhere,
         marks: 0,
+        mqtt: None,
+        expects: false,
     };
+    let lists = || {
+        std::iter::once(u.on_start.as_slice())
+            .chain(u.tasks.iter().flatten().map(|t| t.value.steps.as_slice()))
+            .chain(u.steps.as_deref())
+    };
+    if mqtt::uses_mqtt(lists()) {
+        let connect = mqtt::connect_step(lists());
+        let at = connect.map_or(loc, Loc::of);
+        let connect_stat = cx.stats.intern("MQTT", "connect", RowKind::Request);
+        scope.mqtt = mqtt::settings(cx, mqtt_defaults, connect, at, &scope).map(|settings| Conn {
+            settings,
+            connect_stat,
+        });
+        scope.expects = mqtt::expects(lists());
+    }
     let on_start = steps::build(cx, &mut scope, &u.on_start);
     // Each task starts from what `on_start` set; names a task sets are its own.
     let after_start = scope.known.clone();
@@ -286,6 +344,7 @@ fn user_type(cx: &mut Ctx, globals: &BTreeSet<String>, raw: &Spanned<RawUser>) -
         on_start,
         tasks,
         marks: scope.marks,
+        mqtt: scope.mqtt.map(|c| c.settings),
     })
 }
 

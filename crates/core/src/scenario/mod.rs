@@ -3,15 +3,19 @@
 //! file, line and column and says what was expected.
 
 mod build;
+mod checks;
 mod data;
 mod error;
+mod mqtt;
 mod plan;
 mod raw;
+mod raw_mqtt;
 mod steps;
 mod values;
 
 use std::path::Path;
 
+pub use build::NO_AUDIT;
 pub use data::DataSource;
 pub use error::{Loc, Problem, ScenarioError};
 pub use plan::{LoadSpec, Plan, Stage, StageTarget, Step, Task, UserType, Wait};

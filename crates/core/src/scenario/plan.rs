@@ -8,6 +8,8 @@ use minijinja::Value;
 use super::data::DataSource;
 use crate::metrics::StatTable;
 use crate::protocols::http::{HttpStep, PollStep};
+use crate::protocols::mqtt::settings::Settings;
+use crate::protocols::mqtt::steps::MqttStep;
 use crate::report::Threshold;
 use crate::template::ValueTemplate;
 
@@ -32,6 +34,13 @@ pub struct Plan {
     pub insecure: bool,
     /// The host the requests go to.
     pub host: Option<String>,
+    /// How the first MQTT user type connects (the `$SYS` monitor uses
+    /// the same broker and credentials).
+    pub mqtt: Option<Arc<Settings>>,
+    /// Watch the broker's `$SYS/#` topics during the run.
+    pub mqtt_sys: bool,
+    /// Some subscription audits delivery: its listeners stay until the end.
+    pub audit: bool,
 }
 
 /// One kind of user.
@@ -51,6 +60,8 @@ pub struct UserType {
     pub tasks: Vec<Task>,
     /// Number of marks (steps a `poll` times from) its steps use.
     pub marks: usize,
+    /// How its users connect to the MQTT broker, if they do.
+    pub mqtt: Option<Arc<Settings>>,
 }
 
 #[cfg(test)]
@@ -65,6 +76,7 @@ impl UserType {
             on_start: vec![],
             tasks: vec![],
             marks: 0,
+            mqtt: None,
         }
     }
 }
@@ -91,6 +103,8 @@ pub enum Step {
     Sleep(Wait),
     /// Variables to set.
     Set(Vec<(String, ValueTemplate)>),
+    /// An MQTT step.
+    Mqtt(MqttStep),
 }
 
 /// A pause between iterations, or a `sleep`.

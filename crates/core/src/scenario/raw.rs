@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::raw_mqtt::{RawExpect, RawMonitor, RawMqtt, RawPublish, RawSubscribe};
 use super::values::{
     CountValue, DurationValue, OneOrMany, RateValue, StatusValue, ThresholdEntry, WaitValue,
 };
@@ -34,6 +35,10 @@ pub struct RawScenario {
     /// Pass/fail criteria.
     #[serde(default)]
     pub thresholds: Vec<Spanned<ThresholdEntry>>,
+    /// How MQTT devices connect.
+    pub mqtt: Option<Spanned<RawMqtt>>,
+    /// What to watch besides the load.
+    pub monitor: Option<RawMonitor>,
     /// The kinds of users.
     pub users: Vec<Spanned<RawUser>>,
 }
@@ -158,6 +163,18 @@ pub enum RawStep {
     Sleep(WaitValue),
     /// Set variables.
     Set(BTreeMap<String, Spanned<serde_json::Value>>),
+    /// Connect this user to the MQTT broker (settings for its connection).
+    #[serde(rename = "mqtt.connect")]
+    MqttConnect(Box<Spanned<RawMqtt>>),
+    /// Publish MQTT messages.
+    #[serde(rename = "mqtt.publish")]
+    MqttPublish(Box<RawPublish>),
+    /// Subscribe to MQTT topics.
+    #[serde(rename = "mqtt.subscribe")]
+    MqttSubscribe(Box<RawSubscribe>),
+    /// Wait for an MQTT message.
+    #[serde(rename = "mqtt.expect")]
+    MqttExpect(Box<RawExpect>),
 }
 
 /// `http:` — one request.
@@ -202,7 +219,7 @@ pub struct RawCheck {
 }
 
 /// One JSON condition: `path` with `equals`, `not_equals` or `exists`.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawJsonCheck {
     /// JSON path (`$.a.b` or `a.b`).

@@ -5,19 +5,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use http::Method;
-use regex::Regex;
 use serde_saphyr::Spanned;
 
 use super::build::Ctx;
+use super::checks::{check, extract};
 use super::error::Loc;
+use super::mqtt;
 use super::plan::{Step, Wait};
-use super::raw::{RawCheck, RawExtract, RawHttp, RawStep};
+use super::raw::{RawHttp, RawStep};
 use super::values::WaitValue;
 use crate::metrics::RowKind;
 use crate::protocols::http::{
-    default_group, Body, Check, Extract, HttpStep, JsonCheck, JsonExpect, JsonPathExpr, PollStep,
-    RequestTemplate, Source, StatusSet, Target,
+    Body, Extract, HttpStep, PollStep, RequestTemplate, StatusSet, Target,
 };
+use crate::protocols::mqtt::steps::Conn;
 use crate::template::Text;
 
 /// Variables a step may read at its place in a user type, and the marks
@@ -31,6 +32,11 @@ pub struct Scope {
     pub anywhere: BTreeMap<String, u64>,
     /// Marks handed out so far.
     pub marks: usize,
+    /// The user type's MQTT connection, when it has MQTT steps.
+    pub mqtt: Option<Conn>,
+    /// True when the user type has `mqtt.expect` steps (its subscriptions
+    /// then keep messages for them).
+    pub expects: bool,
 }
 
 /// Builds one list of steps (a task, or `on_start`).
@@ -149,6 +155,14 @@ fn build_one(
                 "`pacing` is for a user's `wait`; a sleep takes a duration or {between: [a, b]}",
             ),
         },
+        RawStep::MqttConnect(_)
+        | RawStep::MqttPublish(_)
+        | RawStep::MqttSubscribe(_)
+        | RawStep::MqttExpect(_) => {
+            if let Some(step) = mqtt::step(cx, scope, &item.value, loc) {
+                steps.push(Step::Mqtt(step));
+            }
+        }
         RawStep::Set(map) => {
             let mut vars = Vec::new();
             for (name, value) in map {
@@ -278,95 +292,6 @@ fn http_step(cx: &mut Ctx, scope: &Scope, h: &RawHttp, loc: Loc) -> Option<HttpS
         extracts: Vec::new(),
         mark: None,
         keep: Default::default(),
-    })
-}
-
-fn check(cx: &mut Ctx, c: &RawCheck) -> Check {
-    let status = c
-        .status
-        .as_ref()
-        .and_then(|s| match StatusSet::parse(&s.value.0) {
-            Ok(set) => Some(set),
-            Err(e) => {
-                cx.problem(Loc::of(s), e);
-                None
-            }
-        });
-    let mut json = Vec::new();
-    let (loc, checks) = match &c.json {
-        Some(j) => (Loc::of(j), j.value.0.as_slice()),
-        None => (Loc { line: 1, column: 1 }, &[][..]),
-    };
-    for j in checks {
-        let path = match JsonPathExpr::parse(&j.path) {
-            Ok(p) => p,
-            Err(e) => {
-                cx.problem(loc, e);
-                continue;
-            }
-        };
-        let expect = match (&j.equals, &j.not_equals, j.exists) {
-            (Some(v), None, None) => JsonExpect::Equals(v.clone()),
-            (None, Some(v), None) => JsonExpect::NotEquals(v.clone()),
-            (None, None, Some(e)) => JsonExpect::Exists(e),
-            _ => {
-                cx.problem(
-                    loc,
-                    "a json check needs exactly one of `equals`, `not_equals` or `exists`",
-                );
-                continue;
-            }
-        };
-        json.push(JsonCheck { path, expect });
-    }
-    Check {
-        status,
-        body_contains: c.body_contains.0.clone(),
-        json,
-    }
-}
-
-fn extract(cx: &mut Ctx, var: &str, spec: &Spanned<RawExtract>) -> Option<Extract> {
-    let loc = Loc::of(spec);
-    let s = &spec.value;
-    let source = match (&s.json, &s.regex, &s.header) {
-        (Some(path), None, None) => Source::Json(
-            JsonPathExpr::parse(path)
-                .map_err(|e| cx.problem(loc, e))
-                .ok()?,
-        ),
-        (None, Some(re), None) => {
-            let re = Regex::new(re)
-                .map_err(|e| cx.problem(loc, format!("invalid regex for {var}: {e}")))
-                .ok()?;
-            let group = s.group.unwrap_or_else(|| default_group(&re));
-            if group >= re.captures_len() {
-                cx.problem(loc, format!("regex for {var} has no group {group}"));
-                return None;
-            }
-            Source::Regex(re, group)
-        }
-        (None, None, Some(h)) => match http::HeaderName::from_bytes(h.as_bytes()) {
-            Ok(name) => Source::Header(name),
-            Err(_) => {
-                cx.problem(loc, format!("invalid header name '{h}'"));
-                return None;
-            }
-        },
-        _ => {
-            cx.problem(
-                loc,
-                format!("extract {var}: expected exactly one of `json`, `regex` or `header`"),
-            );
-            return None;
-        }
-    };
-    if s.group.is_some() && s.regex.is_none() {
-        cx.problem(loc, "`group` only applies to `regex`");
-    }
-    Some(Extract {
-        var: var.to_string(),
-        source,
     })
 }
 

@@ -16,11 +16,12 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_rustls::client::TlsStream;
 
-use super::audit::{matches, now_us, Stamp};
+use super::audit::{now_us, Stamp};
 use super::packet::{self, ConnectOptions, Incoming};
-use super::session::{keep, Link, Status};
+use super::session::{keep, DriverAlive, Link, Status};
 use super::settings::Settings;
 use super::state::Event;
+use super::topic::matches;
 use crate::metrics::{Recorder, StatId};
 use crate::protocols::http::connect_failure;
 use crate::protocols::tls;
@@ -42,6 +43,7 @@ pub async fn run(
     recorder: Rc<RefCell<Recorder>>,
     connect_stat: StatId,
 ) {
+    let _alive = DriverAlive::enter();
     let mut pause = MIN_PAUSE;
     let mut first = true;
     loop {

@@ -8,3 +8,5 @@ pub mod packet;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod steps;
+pub mod topic;

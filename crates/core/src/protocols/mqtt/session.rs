@@ -173,7 +173,7 @@ impl MqttSession {
 
     /// Waits for the connection, up to `deadline`: a publish during a
     /// reconnect waits for it instead of failing as "not connected".
-    async fn until_up(&self, deadline: Instant) -> Result<(), String> {
+    pub async fn until_up(&self, deadline: Instant) -> Result<(), String> {
         let up = self
             .until(deadline, |s| (s.status == Status::Up).then_some(()))
             .await;
@@ -224,8 +224,7 @@ impl MqttSession {
         if let Some((topic, seq)) = audit {
             let mut rec = self.recorder.borrow_mut();
             let sent = rec.audit().sent.entry((self.user, topic)).or_default();
-            sent.qos = p.qos;
-            sent.sent.insert(seq);
+            sent.record(p.qos, seq, now_us());
         }
         self.link.to_driver.notify_one();
         match pkid {
@@ -284,9 +283,8 @@ impl MqttSession {
             s.keep_messages |= keep_messages;
             for (filter, qos) in filters {
                 let audience = audit.then(|| Audience::new(self.user, filter));
-                if let Some(a) = &audience {
-                    self.recorder.borrow_mut().audit().audiences.push(a.clone());
-                }
+                // Subscribing again replaces the subscription.
+                s.subscriptions.retain(|x| x.filter != *filter);
                 s.subscriptions.push(Subscription {
                     filter: filter.clone(),
                     qos: *qos,
@@ -308,7 +306,16 @@ impl MqttSession {
                 crate::units::format_duration(timeout)
             )
         })?;
-        granted.into_iter().collect()
+        let granted: Vec<u8> = granted.into_iter().collect::<Result<_, _>>()?;
+        if audit {
+            let since = now_us();
+            let mut rec = self.recorder.borrow_mut();
+            for ((filter, _), qos) in filters.iter().zip(&granted) {
+                rec.audit()
+                    .listen(Audience::new(self.user, filter), since, *qos);
+            }
+        }
+        Ok(granted)
     }
 
     /// Waits for a kept message that `accept` takes, up to `deadline`.
@@ -341,13 +348,38 @@ thread_local! {
     /// keep listening until the run ends (so messages still in flight when
     /// the publishers stop are counted, not called lost).
     static LISTENERS: RefCell<Vec<Rc<Link>>> = const { RefCell::new(Vec::new()) };
+    /// Driver tasks still running on this worker.
+    static DRIVERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Closes every connection kept listening on this worker (end of the run).
-pub fn close_listeners() {
+/// Counts a driver task as running while it lives.
+pub struct DriverAlive(());
+
+impl DriverAlive {
+    /// A running driver.
+    pub fn enter() -> DriverAlive {
+        DRIVERS.with(|d| d.set(d.get() + 1));
+        DriverAlive(())
+    }
+}
+
+impl Drop for DriverAlive {
+    fn drop(&mut self) {
+        DRIVERS.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// End of the run on this worker: closes the connections kept listening
+/// and waits (up to `bound`) for every connection to say DISCONNECT, so
+/// that the broker does not publish last wills for a clean stop.
+pub async fn close_all(bound: std::time::Duration) {
     for link in LISTENERS.with(|l| std::mem::take(&mut *l.borrow_mut())) {
         link.shared.borrow_mut().closing = true;
         link.to_driver.notify_one();
+    }
+    let until = Instant::now() + bound;
+    while DRIVERS.with(|d| d.get()) > 0 && Instant::now() < until {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 

@@ -21,6 +21,16 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// True when `url` names an MQTT broker (`mqtt://`, `mqtts://`,
+    /// `tcp://`, `ssl://`) rather than an HTTP host.
+    pub fn is_mqtt(url: &str) -> bool {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "mqtt" | "mqtts" | "tcp" | "ssl"
+        )
+    }
+
     /// Parses `mqtt://host[:port]` or `mqtts://host[:port]`.
     pub fn parse(url: &str) -> Result<Broker, String> {
         let bad = |why: &str| {
