@@ -18,6 +18,7 @@ use super::worker::{self, Command, WorkerHandle};
 use super::{EngineError, Observer, Progress, RunOutcome, RunShared, StopReason};
 use crate::metrics::Aggregate;
 use crate::protocols::http::ClientSettings;
+use crate::protocols::mqtt::sys::SysMonitor;
 use crate::scenario::Plan;
 
 /// How often the controller looks at the shape and the clock.
@@ -40,6 +41,12 @@ pub async fn drive(
         .map(|i| worker::start(i, plan.clone(), run.clone(), http.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(EngineError::Worker)?;
+    let monitor = match (&plan.mqtt, plan.mqtt_sys) {
+        (Some(settings), true) => Some(
+            SysMonitor::start(settings.clone(), start.into_std()).map_err(EngineError::Worker)?,
+        ),
+        _ => None,
+    };
     let mut aggregate = Aggregate::new(plan.stats.clone());
     let mut watch = SelfWatch::new();
     let mut resources: Vec<ResourceSample> = Vec::new();
@@ -141,7 +148,9 @@ pub async fn drive(
     for w in workers {
         w.join();
     }
+    let broker = monitor.map(SysMonitor::stop);
     Ok(RunOutcome {
+        broker,
         aggregate,
         resources,
         started_at,

@@ -98,6 +98,8 @@ pub struct RunOutcome {
     pub config: RunConfig,
     /// Most users alive at once.
     pub peak_users: u64,
+    /// What the broker published on `$SYS/#` during the run, if watched.
+    pub broker: Option<crate::protocols::mqtt::sys::SysLog>,
 }
 
 /// State every worker shares with the controller.

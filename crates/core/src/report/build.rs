@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::analysis;
+use super::broker::{self, BrokerWatch};
 use super::files::rfc3339;
 use super::model::{round3, FailureRow, HistoryEntry, Row, ThresholdResult, Warning};
 use super::mqtt;
@@ -55,6 +56,9 @@ pub struct Report {
     /// The MQTT delivery audit, when a subscription audits messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditSummary>,
+    /// The broker's `$SYS` topics during the run, when watched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerWatch>,
     /// One entry per second.
     pub history: Vec<HistoryEntry>,
 }
@@ -304,6 +308,7 @@ impl Report {
             verdict,
             verdict_reason,
             audit,
+            broker: outcome.broker.as_ref().map(broker::watch),
             history: agg
                 .history()
                 .iter()
@@ -311,6 +316,12 @@ impl Report {
                 .collect(),
         };
         report.warnings = analysis::warnings(&report, outcome);
+        if let Some(problem) = report.broker.as_ref().and_then(|b| b.problem.clone()) {
+            report.warnings.push(Warning {
+                kind: "broker_monitor",
+                message: format!("$SYS monitor: {problem}"),
+            });
+        }
         report
     }
 }

@@ -3,7 +3,7 @@
 //! `PREFIX_exceptions.csv`, with Locust 2.4x's headers, units (ms), row
 //! order, `Aggregated` row and CRLF line ends, so existing Locust analysis
 //! tools read them. Times keep microsecond precision where Locust rounds to
-//! whole milliseconds.
+//! whole milliseconds. With the `$SYS` monitor, `PREFIX_sys.csv` too.
 
 use std::path::{Path, PathBuf};
 
@@ -22,12 +22,15 @@ pub fn write(report: &Report, prefix: &Path) -> Result<Vec<PathBuf>, WriteError>
         name.push(suffix);
         PathBuf::from(name)
     };
-    let files = [
+    let mut files = vec![
         (path("_stats.csv"), stats(report)),
         (path("_stats_history.csv"), history(report)),
         (path("_failures.csv"), failures(report)),
         (path("_exceptions.csv"), exceptions(report)),
     ];
+    if let Some(b) = &report.broker {
+        files.push((path("_sys.csv"), super::broker::csv(b)));
+    }
     let mut written = Vec::new();
     for (p, bytes) in files {
         write_atomic(&p, &bytes)?;
@@ -36,13 +39,15 @@ pub fn write(report: &Report, prefix: &Path) -> Result<Vec<PathBuf>, WriteError>
     Ok(written)
 }
 
-fn writer() -> csv::Writer<Vec<u8>> {
+/// A CSV writer with Locust's CRLF line ends.
+pub(super) fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new())
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
+/// The bytes written.
+pub(super) fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     w.into_inner().unwrap_or_default()
 }

@@ -3,6 +3,7 @@
 //! Everything is computed once into a [`Report`] and every output reads it.
 
 mod analysis;
+mod broker;
 mod build;
 pub mod csv;
 mod files;
@@ -14,6 +15,7 @@ pub mod threshold;
 
 use std::path::Path;
 
+pub use broker::BrokerWatch;
 pub use build::{Arrivals, Connections, ErrorRow, Generator, LoadInfo, Report, Spread, Verdict};
 pub use files::{rfc3339, write_atomic, WriteError};
 pub use live::{Headless, LiveView};

@@ -179,6 +179,9 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
     if let Some(a) = &report.audit {
         super::mqtt::render_audit(a, &mut out);
     }
+    if let Some(b) = report.broker.as_ref().filter(|b| b.problem.is_none()) {
+        super::broker::render(b, &mut out);
+    }
     let g = &report.generator;
     let _ = writeln!(
         out,

@@ -9,4 +9,5 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod steps;
+pub mod sys;
 pub mod topic;
