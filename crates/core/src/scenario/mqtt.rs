@@ -60,9 +60,14 @@ pub fn settings(
     let broker = Broker::parse(&url.0)
         .map_err(|e| cx.problem(url.1, e))
         .ok()?;
-    let client_id_src = pick!(client_id).map_or(("cicada-{{ user_id }}".to_string(), loc), |c| {
-        (c.value.clone(), Loc::of(c))
-    });
+    // Two runs against one broker must not take over each other's
+    // sessions: the default id carries a token of this run.
+    let default_id = format!(
+        "cicada-{:06x}-{{{{ user_id }}}}",
+        fastrand::u32(..0x100_0000)
+    );
+    let client_id_src =
+        pick!(client_id).map_or((default_id, loc), |c| (c.value.clone(), Loc::of(c)));
     let client_id = cx.text(&client_id_src.0, client_id_src.1, scope)?;
     let mut s = Settings::new(broker, client_id);
     if let Some(p) = pick!(protocol) {
