@@ -144,14 +144,16 @@ async fn iteration(env: &WorkerEnv, user_type: &UserType, type_index: usize, cx:
 async fn run_steps(steps: &[Step], cx: &mut Context) {
     for step in steps {
         let flow = match step {
-            Step::Http(s) => s.run(cx).await,
-            Step::Poll(p) => p.run(cx).await,
+            // Step futures are boxed: a user holds only the one it runs,
+            // not room for the largest kind (thousands of idle devices).
+            Step::Http(s) => Box::pin(s.run(cx)).await,
+            Step::Poll(p) => Box::pin(p.run(cx)).await,
             Step::Sleep(w) => {
                 tokio::time::sleep(w.sample()).await;
                 Flow::Continue
             }
             Step::Set(vars) => set(vars, cx),
-            Step::Mqtt(m) => m.run(cx).await,
+            Step::Mqtt(m) => Box::pin(m.run(cx)).await,
         };
         if flow == Flow::Abort {
             break;

@@ -52,7 +52,10 @@ pub async fn run(
         }
         set_status(&link, Status::Connecting);
         let started = Instant::now();
-        let opened = match timeout(settings.connect_timeout, open(&settings, &client_id)).await {
+        // Boxed: the connect (TLS handshake included) is large and brief;
+        // a held connection should not carry its space.
+        let connecting = Box::pin(open(&settings, &client_id));
+        let opened = match timeout(settings.connect_timeout, connecting).await {
             Ok(r) => r,
             Err(_) => Err(format!(
                 "no CONNACK within {}",
@@ -79,7 +82,9 @@ pub async fn run(
                 set_status(&link, Status::Up);
                 let why = match stream {
                     Stream::Plain(tcp) => serve_plain(&link, &tcp, inbound, &recorder, user).await,
-                    Stream::Tls(tls) => serve_tls(&link, *tls, inbound, &recorder, user).await,
+                    Stream::Tls(tls) => {
+                        Box::pin(serve_tls(&link, *tls, inbound, &recorder, user)).await
+                    }
                 };
                 if link.shared.borrow().closing {
                     return;
