@@ -103,17 +103,7 @@ fn jobs_scenario_reports_like_locust_and_warns_about_the_backlog() {
         .any(|r| r[3] == "Aggregated" && r[2].is_empty()));
 
     let report = json(&s.path("out/j.json"));
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/report.schema.json")).expect("schema parses");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "report does not match docs/report.schema.json: {errors:#?}"
-    );
+    check_schema(&report);
 
     let post = stat(&report, "POST /jobs");
     let get = stat(&report, "GET /jobs/[id]");

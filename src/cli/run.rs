@@ -149,7 +149,10 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
                 .map_err(|e| bad_input(anyhow::anyhow!("--threshold '{t}': {e}")))?;
         }
     }
-    let spec = overrides(&plan.load, &args);
+    let mut spec = overrides(&plan.load, &args);
+    if spec.users.is_none() && spec.rate.is_none() && spec.stages.is_empty() {
+        spec.users = Some(plan.default_users());
+    }
     let threads = args.threads.unwrap_or_else(default_threads);
     let config = RunConfig::from_spec(&spec, threads)
         .map_err(|e| bad_input(anyhow::anyhow!("load: {e}")))?;

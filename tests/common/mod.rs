@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_broker;
+pub mod mqtt;
 pub mod server;
 pub mod tls;
 
@@ -214,7 +216,8 @@ pub fn run_url(url: &str, args: &[&str]) -> Ran {
     run_reported(&s, &[&["run", "--url", url][..], args].concat())
 }
 
-fn run_reported(s: &Scratch, args: &[&str]) -> Ran {
+/// `cicada ARGS --headless --json …`, with the report written in `s`.
+pub fn run_reported(s: &Scratch, args: &[&str]) -> Ran {
     let json_path = s.path("report.json");
     let json_arg = json_path.to_str().expect("utf-8 path");
     let out = run(&[args, &["--headless", "--json", json_arg]].concat());
@@ -231,6 +234,21 @@ fn run_reported(s: &Scratch, args: &[&str]) -> Ran {
         stderr,
         report,
     }
+}
+
+/// Asserts that `report` matches docs/report.schema.json.
+pub fn check_schema(report: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).expect("schema parses");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match docs/report.schema.json: {errors:#?}"
+    );
 }
 
 /// A loopback port with nothing listening on it.

@@ -168,7 +168,9 @@ pub fn step(cx: &mut Ctx, scope: &Scope, raw: &RawStep, loc: Loc) -> Option<Mqtt
             publish(cx, scope, conn, p, loc).map(|p| MqttStep::Publish(Box::new(p)))
         }
         RawStep::MqttSubscribe(s) => subscribe(cx, scope, conn, s, loc).map(MqttStep::Subscribe),
-        RawStep::MqttExpect(e) => expect(cx, conn, e, loc).map(|e| MqttStep::Expect(Box::new(e))),
+        RawStep::MqttExpect(e) => {
+            expect(cx, scope, conn, e, loc).map(|e| MqttStep::Expect(Box::new(e)))
+        }
         _ => None,
     }
 }
@@ -284,6 +286,10 @@ fn subscribe(
     }
     let joined: Vec<&str> = filters.iter().map(|(f, _)| f.as_str()).collect();
     let joined = joined.join(", ");
+    let mut compiled = Vec::with_capacity(filters.len());
+    for (f, q) in &filters {
+        compiled.push((cx.text(f, loc, scope)?, *q));
+    }
     let name = s
         .name
         .clone()
@@ -297,7 +303,7 @@ fn subscribe(
     let timeout = s.timeout.map_or(cx.timeout, |t| t.0);
     Some(SubscribeStep {
         conn,
-        filters,
+        filters: compiled,
         audit: s.audit,
         stat,
         e2e,
@@ -306,7 +312,8 @@ fn subscribe(
     })
 }
 
-fn expect(cx: &mut Ctx, conn: Conn, e: &RawExpect, loc: Loc) -> Option<ExpectStep> {
+fn expect(cx: &mut Ctx, scope: &Scope, conn: Conn, e: &RawExpect, loc: Loc) -> Option<ExpectStep> {
+    let filter = cx.text(&e.topic, loc, scope)?;
     let raw_check = RawCheck {
         status: None,
         body_contains: e.body_contains.clone(),
@@ -325,7 +332,7 @@ fn expect(cx: &mut Ctx, conn: Conn, e: &RawExpect, loc: Loc) -> Option<ExpectSte
     let stat = cx.stats.intern("MQTT", &name, RowKind::Request);
     Some(ExpectStep {
         conn,
-        filter: e.topic.clone(),
+        filter,
         check,
         timeout: e.timeout.0,
         stat,

@@ -43,6 +43,20 @@ pub struct Plan {
     pub audit: bool,
 }
 
+impl Plan {
+    /// Users when neither the file nor the command line says: every
+    /// fixed-count user, plus one when there are weighted types.
+    pub fn default_users(&self) -> u64 {
+        let fixed: u64 = self
+            .user_types
+            .iter()
+            .filter_map(|t| t.count.map(u64::from))
+            .sum();
+        let weighted = self.user_types.iter().any(|t| t.count.is_none());
+        (fixed + u64::from(weighted)).max(1)
+    }
+}
+
 /// One kind of user.
 #[derive(Debug)]
 pub struct UserType {

@@ -180,6 +180,7 @@ fn step_names(step: &RawStep) -> Vec<String> {
     match step {
         RawStep::Extract(map) => map.keys().cloned().collect(),
         RawStep::Set(map) => map.keys().cloned().collect(),
+        RawStep::MqttExpect(e) => e.extract.keys().cloned().collect(),
         _ => Vec::new(),
     }
 }

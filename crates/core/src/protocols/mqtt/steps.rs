@@ -84,8 +84,8 @@ pub struct PublishStep {
 pub struct SubscribeStep {
     /// Connection.
     pub conn: Conn,
-    /// Filters and QoS.
-    pub filters: Vec<(String, u8)>,
+    /// Filters (templates) and QoS.
+    pub filters: Vec<(Text, u8)>,
     /// Audit what arrives.
     pub audit: bool,
     /// Row of the SUBACK wait.
@@ -103,8 +103,8 @@ pub struct SubscribeStep {
 pub struct ExpectStep {
     /// Connection.
     pub conn: Conn,
-    /// Topic filter.
-    pub filter: String,
+    /// Topic filter (a template).
+    pub filter: Text,
     /// Conditions on the payload.
     pub check: Check,
     /// Time allowed.
@@ -243,15 +243,35 @@ impl PublishStep {
     }
 }
 
+/// `text` for this user, or the failure recorded in `stat`.
+fn render(text: &Text, cx: &Context, stat: StatId) -> Option<String> {
+    match text.render(&cx.vars) {
+        Ok(t) => Some(t.into_owned()),
+        Err(e) => {
+            cx.recorder
+                .borrow_mut()
+                .failure(stat, Duration::ZERO, 0, &e.to_string(), None);
+            None
+        }
+    }
+}
+
 impl SubscribeStep {
     async fn run(&self, cx: &mut Context) -> Flow {
+        let mut filters = Vec::with_capacity(self.filters.len());
+        for (f, q) in &self.filters {
+            let Some(f) = render(f, cx, self.stat) else {
+                return Flow::Abort;
+            };
+            filters.push((f, *q));
+        }
         let started = cx.begin(self.stat);
         let Some(s) = session(cx, &self.conn, self.stat) else {
             return Flow::Abort;
         };
         let granted = s
             .subscribe(
-                &self.filters,
+                &filters,
                 self.audit,
                 self.e2e,
                 self.keep_messages,
@@ -287,6 +307,9 @@ fn as_exchange(m: &Message) -> Exchange {
 
 impl ExpectStep {
     async fn run(&self, cx: &mut Context) -> Flow {
+        let Some(filter) = render(&self.filter, cx, self.stat) else {
+            return Flow::Abort;
+        };
         let started = cx.begin(self.stat);
         let Some(s) = session(cx, &self.conn, self.stat) else {
             return Flow::Abort;
@@ -294,7 +317,7 @@ impl ExpectStep {
         let deadline = started + self.timeout;
         let found = s
             .expect(deadline, |m| {
-                matches(&self.filter, &m.topic) && self.check.evaluate(&as_exchange(m)).is_ok()
+                matches(&filter, &m.topic) && self.check.evaluate(&as_exchange(m)).is_ok()
             })
             .await;
         cx.end(self.stat);
@@ -302,7 +325,7 @@ impl ExpectStep {
         let Some(message) = found else {
             let why = format!(
                 "no message on '{}' matching within {}",
-                self.filter,
+                filter,
                 format_duration(self.timeout)
             );
             cx.recorder

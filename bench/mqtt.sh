@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# cicada vs Locust's MqttUser, side by side in one run, against Mosquitto on
+# loopback; then one cicada thread holding a fleet of 15,000 MQTT connections.
+#
+# A Mosquitto of its own (generated config, free port) is pinned to core 0,
+# the load generator to core 1. Each round runs, at QoS 0 and then at QoS 1,
+# Locust (locust.contrib.mqtt's MqttUser, paho-mqtt underneath; see
+# bench/mqtt/locustfile.py) and then cicada (bench/mqtt/publish-qos*.yaml,
+# --threads 1): 50 connections, each publishing a 100-byte message to a topic
+# of its own with no wait, for DURATION. Then cicada runs
+# examples/mqtt-fleet.yaml (15,000 devices, a 100-byte QoS 1 publish each
+# every 10 s) on one thread, and the same scenario with one device, to get
+# memory per connection.
+#
+# Prints publishes/s (each tool's own count, and Mosquitto's count of PUBLISH
+# packets received), failures, µs of CPU per publish (user+sys from
+# /usr/bin/time over the tool's own count), peak RSS, the ratios Locust/cicada,
+# and the fleet's connections, failures and KB per connection. Exits 1 when a
+# check fails (a cicada publish failed, the fleet did not connect, ...).
+#
+#   bench/mqtt.sh                          # 2 rounds of 10 s, then a 45 s fleet
+#   ROUNDS=3 DURATION=20s bench/mqtt.sh
+#   FLEET_USERS=5000 FLEET_RUN_TIME=30s bench/mqtt.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+FLEET_USERS=${FLEET_USERS:-15000}
+FLEET_RUN_TIME=${FLEET_RUN_TIME:-45s}
+# Locust and paho-mqtt go into a venv outside the work tree, kept between runs;
+# the versions are pinned so that figures from different days compare.
+CACHE=${CICADA_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cicada-bench}
+LOCUST_VERSION=${LOCUST_VERSION:-2.47.0}
+PAHO_VERSION=${PAHO_VERSION:-2.2.0}
+
+install() {
+    local missing=()
+    [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+    command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
+    [ -x /usr/bin/time ] || missing+=(time)
+    command -v taskset >/dev/null || missing+=(util-linux)
+    command -v python3 >/dev/null || missing+=(python3)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} ..." >&2
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    VENV=$CACHE/venv
+    if ! "$VENV/bin/python" - "$LOCUST_VERSION" "$PAHO_VERSION" 2>/dev/null <<'EOF'
+import sys
+from importlib.metadata import version
+sys.exit(version("locust") != sys.argv[1] or version("paho-mqtt") != sys.argv[2])
+EOF
+    then
+        echo "installing locust $LOCUST_VERSION and paho-mqtt $PAHO_VERSION into $VENV ..." >&2
+        mkdir -p "$CACHE"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check \
+            "locust==$LOCUST_VERSION" "paho-mqtt==$PAHO_VERSION"
+    fi
+}
+install
+LOCUST=$VENV/bin/locust
+
+cargo build --release -q
+CICADA=$PWD/target/release/cicada
+
+# Every process started in the background writes its pid to $WORK/*.pid, so
+# that the trap stops exactly those.
+WORK=$(mktemp -d)
+cleanup() {
+    local pid
+    for pid in $(cat "$WORK"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# seconds "10s" -> 10 (also 500ms, 1m30s)
+secs() {
+    python3 - "$1" <<'EOF'
+import re, sys
+parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", sys.argv[1])
+assert parts and "".join(n + u for n, u in parts) == sys.argv[1], f"bad duration {sys.argv[1]!r}"
+print(sum(float(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u] for n, u in parts))
+EOF
+}
+RUN_S=$(secs "$DURATION")
+FLEET_S=$(secs "$FLEET_RUN_TIME")
+
+# 15,000 connections need as many descriptors in Mosquitto; everything started
+# from here on inherits the raised limit (cicada also raises its own).
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((FLEET_USERS + 100)) ]; then
+    echo "warning: open files limited to $(ulimit -n), below $FLEET_USERS connections" >&2
+fi
+
+# Port 1883 may be taken by a system Mosquitto: always pick a free port.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HOST=mqtt://127.0.0.1:$PORT
+cat > "$WORK/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous true
+persistence false
+max_connections -1
+# Defaults are 20 QoS 1/2 messages in flight and 1000 queued per client (and
+# 20 is the receive maximum offered to MQTT 5 clients): raised, so that QoS 1
+# is never throttled by the broker's bookkeeping.
+max_inflight_messages 1000
+max_queued_messages 100000
+# \$SYS counters every second: the broker's own count of publishes received,
+# and of clients connected during the fleet run.
+sys_interval 1
+# 15,000 connects must not each write a log line.
+connection_messages false
+log_dest stderr
+log_type error
+log_type warning
+EOF
+taskset -c 0 /usr/sbin/mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
+echo $! > "$WORK/mosquitto.pid"
+sub() { timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -W 5 "$@" 2>/dev/null; }
+up=""
+for _ in $(seq 50); do
+    if sub -t '$SYS/broker/version' >/dev/null; then up=1; break; fi
+    sleep 0.1
+done
+if [ -z "$up" ]; then
+    echo "Mosquitto did not start on port $PORT:" >&2; cat "$WORK/mosquitto.log" >&2; exit 1
+fi
+MOSQUITTO_VERSION=$(sub -t '$SYS/broker/version')
+
+# Mosquitto's count of PUBLISH packets received so far. $SYS is refreshed every
+# second, and the broker may still be reading what a tool wrote just before it
+# exited: wait 2 s. (Before the first publish the topic does not exist yet.)
+received() {
+    sleep 2
+    sub -t '$SYS/broker/publish/messages/received' || echo 0
+}
+
+# measure NAME LIMIT_S OK_EXIT CMD... -> "user sys maxrss_kb" in $WORK/NAME.time.
+# The tool runs on core 1 under a hard time limit; an exit status other than
+# 0 and OK_EXIT aborts the script (failures are counted from the reports).
+measure() {
+    local name=$1 limit=$2 ok=$3 rc=0; shift 3
+    /usr/bin/time -f "%U %S %M" -o "$WORK/$name.time" \
+        timeout -k 5 "$limit" taskset -c 1 "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne "$ok" ]; then
+        echo "$name failed (exit $rc):" >&2
+        tail -n 40 "$WORK/$name.out" "$WORK/$name.err" >&2
+        exit 1
+    fi
+}
+LIMIT=$(python3 -c "print(int($RUN_S) + 60)")
+
+# One line per run: tool qos round publishes failures interrupted user sys
+# maxrss_kb broker_received
+RUNS=$WORK/runs.tsv
+: > "$RUNS"
+: > "$WORK/notes.txt"
+before=$(received)
+for round in $(seq "$ROUNDS"); do
+    for qos in 0 1; do
+        # Locust: publish rows are named publish:QOS:TOPIC (one per user), or
+        # just "publish" for an ack it could not match to a publish.
+        # --exit-code-on-error 0: its failures are counted, not fatal.
+        MQTT_QOS=$qos measure locust "$LIMIT" 0 "$LOCUST" -f bench/mqtt/locustfile.py --headless \
+            -u "$CONNECTIONS" -r "$CONNECTIONS" -t "$DURATION" --host "$HOST" \
+            --csv "$WORK/locust" --only-summary --exit-code-on-error 0
+        after=$(received)
+        read -r n f < <(python3 - "$WORK/locust_stats.csv" "$WORK/locust_failures.csv" \
+            "$round" "$qos" "$WORK/notes.txt" <<'EOF'
+import csv, re, sys
+stats, failures, rnd, qos, notes = sys.argv[1:]
+pub = lambda name: name == "publish" or name.startswith("publish:")
+rows = [r for r in csv.DictReader(open(stats)) if pub(r["Name"])]
+print(sum(int(r["Request Count"]) for r in rows), sum(int(r["Failure Count"]) for r in rows))
+errors = {}
+for r in csv.DictReader(open(failures)):
+    # "Could not find message data for mid '123'": one line for all mids
+    error = re.sub(r"mid '\d+'", "mid 'N'", r["Error"])
+    key = (r["Name"].split(":")[0], error)
+    errors[key] = errors.get(key, 0) + int(r["Occurrences"])
+with open(notes, "a") as out:
+    for (name, error), count in sorted(errors.items()):
+        out.write(f"round {rnd} QoS {qos} Locust: {count} x {name}: {error}\n")
+EOF
+        )
+        grep -q "CPU usage above" "$WORK/locust.err" &&
+            echo "round $round QoS $qos Locust: warned that its CPU usage was above 90%" >> "$WORK/notes.txt"
+        read -r u s m < "$WORK/locust.time"
+        echo "locust $qos $round $n $f 0 $u $s $m $((after - before))" >> "$RUNS"
+        before=$after
+
+        measure cicada "$LIMIT" 1 "$CICADA" run "bench/mqtt/publish-qos$qos.yaml" --host "$HOST" \
+            --users "$CONNECTIONS" --spawn-rate "$CONNECTIONS" --run-time "$DURATION" \
+            --threads 1 --headless --json "$WORK/cicada.json"
+        after=$(received)
+        read -r n f i < <(python3 - "$WORK/cicada.json" "$round" "$qos" "$WORK/notes.txt" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = {s["name"]: s for s in r["stats"]}
+p, c = rows["publish"], rows.get("connect", {"failures": 0})
+print(p["requests"], p["failures"] + c["failures"], p.get("interrupted", 0))
+with open(sys.argv[4], "a") as out:
+    for f in r["failures"]:
+        out.write(f"round {sys.argv[2]} QoS {sys.argv[3]} cicada: {json.dumps(f)}\n")
+EOF
+        )
+        read -r u s m < "$WORK/cicada.time"
+        echo "cicada $qos $round $n $f $i $u $s $m $((after - before))" >> "$RUNS"
+        before=$after
+        echo "round $round QoS $qos: Locust $(awk -v q="$qos" -v r="$round" '$1=="locust" && $2==q && $3==r {print $4}' "$RUNS") publishes, cicada $n" >&2
+    done
+done
+
+# The fleet: examples/mqtt-fleet.yaml on one thread, with --mqtt-sys (the
+# broker's $SYS view in the JSON). Memory per connection = peak RSS / N, and
+# (peak RSS at N - peak RSS at 1) / N; the run with one device has the same
+# flags and length. While the fleet is held, mosquitto_sub also asks the broker
+# how many clients it has.
+fleet() {
+    measure "fleet$1" "$(python3 -c "print(int($FLEET_S) + 90)")" 1 \
+        "$CICADA" run examples/mqtt-fleet.yaml --host "$HOST" --users "$1" \
+        --threads 1 --run-time "$FLEET_RUN_TIME" --headless --mqtt-sys --json "$WORK/fleet$1.json"
+}
+fleet 1
+hold_at=$(python3 -c "print(max(1, $FLEET_S - 10))")
+( sleep "$hold_at"; sub -t '$SYS/broker/clients/connected' > "$WORK/held.txt" || true ) &
+echo $! > "$WORK/sampler.pid"
+fleet "$FLEET_USERS"
+wait "$(cat "$WORK/sampler.pid")" 2>/dev/null || true
+rm -f "$WORK/sampler.pid"
+HELD=$(cat "$WORK/held.txt" 2>/dev/null || true)
+
+python3 - "$RUNS" "$WORK" "$CONNECTIONS" "$DURATION" "$RUN_S" "$FLEET_USERS" "$FLEET_RUN_TIME" \
+    "${HELD:-?}" "$hold_at" "$MOSQUITTO_VERSION" "$LOCUST_VERSION" "$PAHO_VERSION" <<'EOF'
+import json, sys
+from collections import defaultdict
+runs, work, conns, duration, run_s, n, fleet_time, held, hold_at, mosq, locust_v, paho_v = sys.argv[1:]
+run_s, n = float(run_s), int(n)
+checks = []  # (ok, text)
+
+by = defaultdict(list)  # (tool, qos) -> [run dicts]
+for line in open(runs):
+    tool, qos, rnd, pubs, fails, interrupted, u, s, m, broker = line.split()
+    by[tool, int(qos)].append(dict(round=int(rnd), pubs=int(pubs), fails=int(fails),
+        interrupted=int(interrupted), cpu=float(u) + float(s), rss_kb=int(m), broker=int(broker)))
+mean = lambda xs: sum(xs) / len(xs)
+us = lambda r: r["cpu"] * 1e6 / max(r["pubs"], 1)
+rounds = len(by["cicada", 0])
+
+print(f"\nMQTT publishes to {mosq} (core 0), generator on core 1, {conns} connections,")
+print(f"100-byte payloads, no wait, {duration} x {rounds} rounds; Locust {locust_v} + paho-mqtt {paho_v}\n")
+print(f"{'':8} {'QoS':>3} {'publishes/s':>12} {'broker rx/s':>12} {'failures':>9} {'µs CPU/pub':>11} {'peak RSS MB':>12}")
+for qos in (0, 1):
+    for tool, label in (("locust", "Locust"), ("cicada", "cicada")):
+        rs = by[tool, qos]
+        print(f"{label:8} {qos:>3} {mean([r['pubs'] for r in rs]) / run_s:>12,.0f} "
+              f"{mean([r['broker'] for r in rs]) / run_s:>12,.0f} {sum(r['fails'] for r in rs):>9} "
+              f"{mean([us(r) for r in rs]):>11.2f} {max(r['rss_kb'] for r in rs) / 1024:>12.1f}")
+print()
+for qos in (0, 1):
+    lo, ci = by["locust", qos], by["cicada", qos]
+    cpu = mean([us(r) for r in lo]) / mean([us(r) for r in ci])
+    per_round = ", ".join(f"{us(a) / us(b):.0f}" for a, b in zip(lo, ci))
+    rate = mean([r["pubs"] for r in ci]) / mean([r["pubs"] for r in lo])
+    print(f"QoS {qos}: Locust/cicada µs CPU per publish x{cpu:.1f} (rounds {per_round}; target >= 20)"
+          f"   cicada/Locust publishes/s x{rate:.1f}")
+    fails = sum(r["fails"] for r in ci)
+    checks.append((fails == 0, f"cicada QoS {qos}: {fails} failed publishes or connects"))
+    # Unsent publishes at the end: more than max_inflight (100) per connection
+    # means a queue that the run's memory holds.
+    left = max(r["interrupted"] for r in ci)
+    if left > 100 * int(conns):
+        print(f"  ! cicada QoS {qos}: up to {left:,} publishes still queued when the run ended "
+              f"(interrupted; peak RSS {max(r['rss_kb'] for r in ci) / 1024:.0f} MB)")
+
+print(f"\nFleet: examples/mqtt-fleet.yaml, --threads 1, {fleet_time}\n")
+fleet = {}
+for users in (1, n):
+    r = json.load(open(f"{work}/fleet{users}.json"))
+    u, s, m = open(f"{work}/fleet{users}.time").read().split()
+    rows = {x["name"]: x for x in r["stats"]}
+    fleet[users] = dict(json=r, rows=rows, cpu=float(u) + float(s), rss_mb=int(m) / 1024)
+big = fleet[n]
+r, tele, connect = big["json"], big["rows"]["telemetry"], big["rows"]["connect"]
+opened, cfailed = r["connections"]["opened"], r["connections"]["failed"]
+seen = max((v for _, v in r.get("broker", {}).get("series", {}).get("clients_connected", [])), default=None)
+pct = 100 * tele["failures"] / max(tele["requests"], 1)
+kb_gross = big["rss_mb"] * 1024 / n
+kb_net = (big["rss_mb"] - fleet[1]["rss_mb"]) * 1024 / n
+print(f"  connections  {opened:,} opened, {cfailed} failed, {connect['failures']} failed connects "
+      f"(connect p99 {connect['percentiles_ms']['99']} ms)")
+print(f"  Mosquitto    clients connected: peak {seen:,.0f} in $SYS (the --mqtt-sys monitor is one of them); "
+      f"{held} from mosquitto_sub at {float(hold_at):.0f} s" if seen is not None else
+      f"  Mosquitto    clients connected: {held} from mosquitto_sub at {float(hold_at):.0f} s")
+print(f"  publishes    {tele['requests']:,}, {tele['failures']} failed ({pct:.3f} %; target < 0.1 %), "
+      f"{tele['interrupted']} interrupted, ack p99 {tele['percentiles_ms']['99']} ms")
+print(f"  generator    {big['cpu']:.1f} s CPU over the run; peak RSS {big['rss_mb']:.1f} MB "
+      f"at {n:,} connections, {fleet[1]['rss_mb']:.1f} MB at one")
+print(f"  memory       {kb_gross:.2f} KB per connection (peak RSS / {n:,}), "
+      f"{kb_net:.2f} KB net of the one-connection run (target <= 5 KB)")
+checks.append((opened == n and cfailed == 0 and connect["failures"] == 0,
+               f"fleet: {opened} of {n} connections opened, {cfailed} failed"))
+checks.append((pct < 0.1, f"fleet: {pct:.3f} % of publishes failed"))
+
+notes = open(f"{work}/notes.txt").read().strip()
+if notes:
+    print("\nNoted during the runs:\n  " + notes.replace("\n", "\n  "))
+failed = [text for ok, text in checks if not ok]
+for text in failed:
+    print(f"CHECK FAILED: {text}")
+sys.exit(1 if failed else 0)
+EOF
