@@ -135,12 +135,26 @@ if [ -z "$up" ]; then
 fi
 MOSQUITTO_VERSION=$(sub -t '$SYS/broker/version')
 
-# Mosquitto's count of PUBLISH packets received so far. $SYS is refreshed every
-# second, and the broker may still be reading what a tool wrote just before it
-# exited: wait 2 s. (Before the first publish the topic does not exist yet.)
+# Mosquitto's count of PUBLISH packets received so far, once it has settled:
+# a tool counts a QoS 0 publish when it has written it to its socket, and the
+# broker may go on reading what the kernel buffered for seconds after the tool
+# exited. $SYS is refreshed every second: wait until the count has not moved
+# for 2 s (at most 60 s). Prints "count seconds_until_settled". (Before the
+# first publish the topic does not exist yet: 0.)
 received() {
-    sleep 2
-    sub -t '$SYS/broker/publish/messages/received' || echo 0
+    local last=-1 now same=0 t
+    for t in $(seq 60); do
+        sleep 1
+        now=$(sub -t '$SYS/broker/publish/messages/received' || echo 0)
+        if [ "$now" = "$last" ]; then
+            same=$((same + 1))
+            [ "$same" -ge 2 ] && { echo "$now $((t - 2))"; return; }
+        else
+            same=0
+        fi
+        last=$now
+    done
+    echo "$now 60"
 }
 
 # measure NAME LIMIT_S OK_EXIT CMD... -> "user sys maxrss_kb" in $WORK/NAME.time.
@@ -159,11 +173,11 @@ measure() {
 LIMIT=$(python3 -c "print(int($RUN_S) + 60)")
 
 # One line per run: tool qos round publishes failures interrupted user sys
-# maxrss_kb broker_received
+# maxrss_kb broker_received broker_settle_s
 RUNS=$WORK/runs.tsv
 : > "$RUNS"
 : > "$WORK/notes.txt"
-before=$(received)
+read -r before _ < <(received)
 for round in $(seq "$ROUNDS"); do
     for qos in 0 1; do
         # Locust: publish rows are named publish:QOS:TOPIC (one per user), or
@@ -172,7 +186,7 @@ for round in $(seq "$ROUNDS"); do
         MQTT_QOS=$qos measure locust "$LIMIT" 0 "$LOCUST" -f bench/mqtt/locustfile.py --headless \
             -u "$CONNECTIONS" -r "$CONNECTIONS" -t "$DURATION" --host "$HOST" \
             --csv "$WORK/locust" --only-summary --exit-code-on-error 0
-        after=$(received)
+        read -r after settle < <(received)
         read -r n f < <(python3 - "$WORK/locust_stats.csv" "$WORK/locust_failures.csv" \
             "$round" "$qos" "$WORK/notes.txt" <<'EOF'
 import csv, re, sys
@@ -194,13 +208,13 @@ EOF
         grep -q "CPU usage above" "$WORK/locust.err" &&
             echo "round $round QoS $qos Locust: warned that its CPU usage was above 90%" >> "$WORK/notes.txt"
         read -r u s m < "$WORK/locust.time"
-        echo "locust $qos $round $n $f 0 $u $s $m $((after - before))" >> "$RUNS"
+        echo "locust $qos $round $n $f 0 $u $s $m $((after - before)) $settle" >> "$RUNS"
         before=$after
 
         measure cicada "$LIMIT" 1 "$CICADA" run "bench/mqtt/publish-qos$qos.yaml" --host "$HOST" \
             --users "$CONNECTIONS" --spawn-rate "$CONNECTIONS" --run-time "$DURATION" \
             --threads 1 --headless --json "$WORK/cicada.json"
-        after=$(received)
+        read -r after settle < <(received)
         read -r n f i < <(python3 - "$WORK/cicada.json" "$round" "$qos" "$WORK/notes.txt" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -213,7 +227,7 @@ with open(sys.argv[4], "a") as out:
 EOF
         )
         read -r u s m < "$WORK/cicada.time"
-        echo "cicada $qos $round $n $f $i $u $s $m $((after - before))" >> "$RUNS"
+        echo "cicada $qos $round $n $f $i $u $s $m $((after - before)) $settle" >> "$RUNS"
         before=$after
         echo "round $round QoS $qos: Locust $(awk -v q="$qos" -v r="$round" '$1=="locust" && $2==q && $3==r {print $4}' "$RUNS") publishes, cicada $n" >&2
     done
@@ -248,22 +262,34 @@ checks = []  # (ok, text)
 
 by = defaultdict(list)  # (tool, qos) -> [run dicts]
 for line in open(runs):
-    tool, qos, rnd, pubs, fails, interrupted, u, s, m, broker = line.split()
+    tool, qos, rnd, pubs, fails, interrupted, u, s, m, broker, settle = line.split()
     by[tool, int(qos)].append(dict(round=int(rnd), pubs=int(pubs), fails=int(fails),
-        interrupted=int(interrupted), cpu=float(u) + float(s), rss_kb=int(m), broker=int(broker)))
+        interrupted=int(interrupted), cpu=float(u) + float(s), rss_kb=int(m), broker=int(broker),
+        settle=int(settle)))
 mean = lambda xs: sum(xs) / len(xs)
 us = lambda r: r["cpu"] * 1e6 / max(r["pubs"], 1)
 rounds = len(by["cicada", 0])
 
 print(f"\nMQTT publishes to {mosq} (core 0), generator on core 1, {conns} connections,")
 print(f"100-byte payloads, no wait, {duration} x {rounds} rounds; Locust {locust_v} + paho-mqtt {paho_v}\n")
-print(f"{'':8} {'QoS':>3} {'publishes/s':>12} {'broker rx/s':>12} {'failures':>9} {'µs CPU/pub':>11} {'peak RSS MB':>12}")
+# publishes/s: the tool's own count / DURATION. broker: what Mosquitto
+# received in that run (once settled), as a share of the tool's count, and how
+# long after the tool's exit it was still receiving.
+print(f"{'':8} {'QoS':>3} {'publishes/s':>12} {'failures':>9} {'µs CPU/pub':>11} {'peak RSS MB':>12} "
+      f"{'broker rx':>10} {'drain s':>8}")
 for qos in (0, 1):
     for tool, label in (("locust", "Locust"), ("cicada", "cicada")):
         rs = by[tool, qos]
+        share = sum(r["broker"] for r in rs) / max(sum(r["pubs"] for r in rs), 1)
         print(f"{label:8} {qos:>3} {mean([r['pubs'] for r in rs]) / run_s:>12,.0f} "
-              f"{mean([r['broker'] for r in rs]) / run_s:>12,.0f} {sum(r['fails'] for r in rs):>9} "
-              f"{mean([us(r) for r in rs]):>11.2f} {max(r['rss_kb'] for r in rs) / 1024:>12.1f}")
+              f"{sum(r['fails'] for r in rs):>9} {mean([us(r) for r in rs]):>11.2f} "
+              f"{max(r['rss_kb'] for r in rs) / 1024:>12.1f} {100 * share:>9.1f}% "
+              f"{max(r['settle'] for r in rs):>8}")
+print("\nper round (publishes/s, µs CPU/publish):")
+for qos in (0, 1):
+    for tool, label in (("locust", "Locust"), ("cicada", "cicada")):
+        rs = by[tool, qos]
+        print(f"  {label:7} QoS {qos}: " + "; ".join(f"{r['pubs'] / run_s:,.0f} {us(r):.2f}" for r in rs))
 print()
 for qos in (0, 1):
     lo, ci = by["locust", qos], by["cicada", qos]
