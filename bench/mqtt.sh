@@ -180,26 +180,24 @@ RUNS=$WORK/runs.tsv
 read -r before _ < <(received)
 for round in $(seq "$ROUNDS"); do
     for qos in 0 1; do
-        # Locust: publish rows are named publish:QOS:TOPIC (one per user), or
-        # just "publish" for an ack it could not match to a publish.
-        # --exit-code-on-error 0: its failures are counted, not fatal.
-        MQTT_QOS=$qos measure locust "$LIMIT" 0 "$LOCUST" -f bench/mqtt/locustfile.py --headless \
-            -u "$CONNECTIONS" -r "$CONNECTIONS" -t "$DURATION" --host "$HOST" \
-            --csv "$WORK/locust" --only-summary --exit-code-on-error 0
+        # Locust: the locustfile writes its final counts (publishes, failures,
+        # errors) when Locust quits. --exit-code-on-error 0: its failures are
+        # counted, not fatal.
+        MQTT_QOS=$qos MQTT_BENCH_SUMMARY=$WORK/locust.json measure locust "$LIMIT" 0 \
+            "$LOCUST" -f bench/mqtt/locustfile.py --headless -u "$CONNECTIONS" -r "$CONNECTIONS" \
+            -t "$DURATION" --host "$HOST" --only-summary --exit-code-on-error 0
         read -r after settle < <(received)
-        read -r n f < <(python3 - "$WORK/locust_stats.csv" "$WORK/locust_failures.csv" \
-            "$round" "$qos" "$WORK/notes.txt" <<'EOF'
-import csv, re, sys
-stats, failures, rnd, qos, notes = sys.argv[1:]
-pub = lambda name: name == "publish" or name.startswith("publish:")
-rows = [r for r in csv.DictReader(open(stats)) if pub(r["Name"])]
-print(sum(int(r["Request Count"]) for r in rows), sum(int(r["Failure Count"]) for r in rows))
+        read -r n f < <(python3 - "$WORK/locust.json" "$round" "$qos" "$WORK/notes.txt" <<'EOF'
+import json, re, sys
+summary, rnd, qos, notes = sys.argv[1:]
+r = json.load(open(summary))
+print(r["publishes"], r["failures"] + r["other_failures"])
 errors = {}
-for r in csv.DictReader(open(failures)):
-    # "Could not find message data for mid '123'": one line for all mids
-    error = re.sub(r"mid '\d+'", "mid 'N'", r["Error"])
-    key = (r["Name"].split(":")[0], error)
-    errors[key] = errors.get(key, 0) + int(r["Occurrences"])
+for e in r["errors"]:
+    # "Could not find message data for mid '123'": one line for all mids;
+    # publish:QOS:TOPIC rows: one line for all topics.
+    key = (e["name"].split(":")[0], re.sub(r"mid '\d+'", "mid 'N'", e["error"]))
+    errors[key] = errors.get(key, 0) + e["occurrences"]
 with open(notes, "a") as out:
     for (name, error), count in sorted(errors.items()):
         out.write(f"round {rnd} QoS {qos} Locust: {count} x {name}: {error}\n")

@@ -153,21 +153,29 @@ fn demo_runs_with_nothing_set_up_and_writes_its_reports() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let out = run_with_limit(cmd, Duration::from_secs(60));
+    let out = run_with_limit(cmd, Duration::from_secs(90));
     no_panic(&out);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("job completed"), "{stdout}");
     assert!(stdout.contains("backlog"), "{stdout}");
     assert!(stdout.contains("The service's own view"), "{stdout}");
+    // Then seed 000's lamps against the embedded broker.
+    assert!(stdout.contains("qos2 publish"), "{stdout}");
+    assert!(stdout.contains("The audit: "), "{stdout}");
     for f in [
         "jobs_stats.csv",
         "jobs_stats_history.csv",
         "jobs_failures.csv",
         "jobs.json",
+        "lampi_stats.csv",
+        "lampi.json",
     ] {
         assert!(out_dir.join(f).is_file(), "{f} written");
     }
+    let lampi = json(&out_dir.join("lampi.json"));
+    assert_eq!(lampi["audit"]["lost"], 0, "{}", lampi["audit"]);
+    assert!(stat(&lampi, "e2e lamp/#")["requests"].as_u64().unwrap() > 0);
 }
 
 #[test]

@@ -2,25 +2,34 @@
 own MqttUser from locust.contrib.mqtt, paho-mqtt underneath) and publishes a
 100-byte message to a topic of its own with no wait.
 
-    locust -f bench/mqtt/locustfile.py --headless -u 50 -r 50 -t 10s \
-        --host mqtt://127.0.0.1:1883          # MQTT_QOS=1 for QoS 1 (default 0)
+    MQTT_QOS=1 locust -f bench/mqtt/locustfile.py --headless -u 50 -r 50 -t 10s \
+        --host mqtt://127.0.0.1:1883          # MQTT_QOS: 0 (default) or 1
 
 MqttUser connects to its `host` and `port` attributes; --host sets `host` to a
 whole URL, so it is split here into the two.
+
+With MQTT_BENCH_SUMMARY=FILE, the final counts are written to FILE as JSON
+when Locust quits: publishes and failures summed over the publish rows (one
+per topic, `publish:QOS:TOPIC`, plus `publish` for an ack Locust could not
+match), and the errors. Locust's --csv files are not used for this: a
+greenlet rewrites them once a second and they are not rewritten after the
+users stop, so they miss up to the last second of a run.
 """
 
 import itertools
+import json
 import os
 import time
 from urllib.parse import urlsplit
 
 import gevent
-from locust import constant, task
+from locust import constant, events, task
 from locust.contrib.mqtt import MqttUser
 
 QOS = int(os.environ.get("MQTT_QOS", "0"))
 PAYLOAD = b"x" * int(os.environ.get("MQTT_PAYLOAD", "100"))
 _ids = itertools.count()
+_env = None
 
 
 class Publisher(MqttUser):
@@ -48,3 +57,30 @@ class Publisher(MqttUser):
     def on_stop(self):
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@events.init.add_listener
+def _keep_environment(environment, **_kwargs):
+    global _env
+    _env = environment
+
+
+@events.quit.add_listener
+def _write_summary(exit_code, **_kwargs):
+    # `quit` fires after the runner has stopped every user: the counts are final.
+    path = os.environ.get("MQTT_BENCH_SUMMARY")
+    if not path or _env is None:
+        return
+    stats = _env.stats
+    rows = [e for e in stats.entries.values() if e.name == "publish" or e.name.startswith("publish:")]
+    errors = [e.serialize() for e in stats.errors.values()]
+    with open(path, "w") as f:
+        json.dump(
+            {
+                "publishes": sum(e.num_requests for e in rows),
+                "failures": sum(e.num_failures for e in rows),
+                "other_failures": sum(e.num_failures for e in stats.entries.values()) - sum(e.num_failures for e in rows),
+                "errors": [{k: e[k] for k in ("name", "error", "occurrences")} for e in errors],
+            },
+            f,
+        )

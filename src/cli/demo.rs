@@ -1,36 +1,43 @@
-//! `cicada demo`: the job service of seed 001 on a free loopback port,
-//! loaded by the bundled `examples/jobs.yaml` above its completion rate,
-//! with the live view, the summary (backlog warning included) and the
-//! reports in `./cicada-demo/`. Nothing to install or start first.
+//! `cicada demo`: two runs, nothing to install or start first. The job
+//! service of seed 001 on a free loopback port, loaded by the bundled
+//! `examples/jobs.yaml` above its completion rate (the summary warns about
+//! the backlog); then seed 000's lamp fleet, `examples/lampi.yaml`, against
+//! the embedded MQTT broker, with its delivery audit. Live view, summaries,
+//! and the reports in `./cicada-demo/` (`jobs_*`, `lampi_*`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use cicada_core::engine::RunConfig;
+use cicada_core::report::Report;
 use cicada_core::scenario;
 use cicada_core::units::parse_duration;
+use cicada_targets::broker::{self, BrokerOptions};
 use cicada_targets::jobs::{self, JobsConfig, JobsState};
 use clap::Args;
 
 use super::run::{default_threads, execute, Outputs};
 use super::{bad_input, could_not_run, Exit, Failure};
 
-/// The scenario, embedded so the demo runs without the repository around it.
+/// The scenarios, embedded so the demo runs without the repository around it.
 const JOBS_YAML: &str = include_str!("../../examples/jobs.yaml");
+const LAMPI_YAML: &str = include_str!("../../examples/lampi.yaml");
 
 /// Arguments of `cicada demo`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Starts the bundled jobs service (10 completions/s) on a free loopback port and
 runs examples/jobs.yaml against it: POST /jobs stays fast while the queue
-behind it grows; the summary says so. Reports go to ./cicada-demo/.
+behind it grows; the summary says so. Then starts the embedded MQTT broker and
+runs examples/lampi.yaml (seed 000's lamp fleet, QoS 0/1/2, delivery audit).
+Reports go to ./cicada-demo/ (jobs_*, lampi_*).
 
 Examples:
   cicada demo
   cicada demo --run-time 8s --out /tmp/demo")]
 pub struct DemoArgs {
-    /// Length of the run.
+    /// Length of each of the two runs.
     #[arg(short = 't', long, value_parser = parse_duration, default_value = "20s")]
     pub run_time: Duration,
     /// Folder for the reports (jobs_stats.csv, jobs.json, ...).
@@ -43,6 +50,52 @@ pub struct DemoArgs {
 
 /// `cicada demo`.
 pub fn run(args: DemoArgs) -> Result<Exit, Failure> {
+    jobs_demo(&args)?;
+    lampi_demo(&args)?;
+    Ok(Exit::Ok)
+}
+
+/// Runs one bundled scenario against `host` with the demo's run time.
+fn demo_run(
+    args: &DemoArgs,
+    yaml: &str,
+    file: &str,
+    host: &str,
+    name: &str,
+) -> Result<Report, Failure> {
+    let plan =
+        scenario::parse(yaml, file, std::path::Path::new("."), Some(host)).map_err(bad_input)?;
+    let mut spec = plan.load.clone();
+    spec.run_time = Some(args.run_time);
+    let run_config = RunConfig::from_spec(&spec, default_threads())
+        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+    let outputs = Outputs {
+        csv: Some(args.out.join(name)),
+        json: Some(args.out.join(format!("{name}.json"))),
+    };
+    execute(plan, run_config, Vec::new(), &outputs, args.headless)
+}
+
+/// Seed 000: the lamp fleet against the embedded broker.
+fn lampi_demo(args: &DemoArgs) -> Result<(), Failure> {
+    let options = BrokerOptions::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let broker = broker::start(&options).map_err(could_not_run)?;
+    let host = format!("mqtt://{}", broker.addr);
+    eprintln!(
+        "\ncicada demo: seed 000's lamp fleet — 100 lamps publishing their config at QoS 0, 1 and 2 to the embedded MQTT broker on {host}, one observer auditing every message"
+    );
+    let report = demo_run(args, LAMPI_YAML, "examples/lampi.yaml", &host, "lampi")?;
+    if let Some(a) = &report.audit {
+        println!(
+            " The audit: {} messages published, {} received by the observer, {} lost — each timed from publish to delivery in the `e2e lamp/#` row.",
+            a.published, a.received, a.lost
+        );
+    }
+    Ok(())
+}
+
+/// Seed 001: the job service whose queue drowns.
+fn jobs_demo(args: &DemoArgs) -> Result<(), Failure> {
     let config = JobsConfig::default();
     let state = JobsState::new(config.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
@@ -73,22 +126,7 @@ pub fn run(args: DemoArgs) -> Result<Exit, Failure> {
         "cicada demo: the jobs service of seed 001 listens on {host} and completes {} jobs/s; examples/jobs.yaml loads it harder than that",
         config.completion_rate
     );
-    let plan = scenario::parse(
-        JOBS_YAML,
-        "examples/jobs.yaml",
-        std::path::Path::new("."),
-        Some(&host),
-    )
-    .map_err(bad_input)?;
-    let mut spec = plan.load.clone();
-    spec.run_time = Some(args.run_time);
-    let run_config = RunConfig::from_spec(&spec, default_threads())
-        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
-    let outputs = Outputs {
-        csv: Some(args.out.join("jobs")),
-        json: Some(args.out.join("jobs.json")),
-    };
-    let result = execute(plan, run_config, Vec::new(), &outputs, args.headless);
+    let result = demo_run(args, JOBS_YAML, "examples/jobs.yaml", &host, "jobs");
     let stats = state.stats();
     let _ = stop.send(());
     let _ = server.join();
@@ -104,5 +142,5 @@ pub fn run(args: DemoArgs) -> Result<Exit, Failure> {
     if report.warnings.iter().any(|w| w.kind == "backlog") {
         println!(" That is seed 001's lesson: the endpoint answered fast all along while the work behind it fell further behind.");
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
