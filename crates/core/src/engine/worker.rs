@@ -221,7 +221,7 @@ async fn serve(
             Command::Stop(reply) => {
                 probe.abort();
                 abort_users(&env, generator.as_ref()).await;
-                mqtt::session::close_all(CLOSE_BOUND).await;
+                mqtt::shutdown::close_all(CLOSE_BOUND).await;
                 let mut rec = env.recorder.borrow_mut();
                 let mut last = rec.take_interval();
                 last.audit = rec.take_audit();

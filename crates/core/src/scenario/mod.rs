@@ -6,6 +6,7 @@ mod build;
 mod checks;
 mod data;
 mod error;
+mod load;
 mod mqtt;
 mod plan;
 mod raw;

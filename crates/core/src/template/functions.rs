@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 
-/// Names of the functions registered by [`register`], for validation.
+/// Names of the functions registered on the template environment, for validation.
 pub const NAMES: [&str; 5] = ["uuid", "random_int", "random_float", "choice", "now_ms"];
 
 /// Registers cicada's template functions on `env`.

@@ -7,6 +7,7 @@ mod driver;
 pub mod packet;
 pub mod session;
 pub mod settings;
+pub mod shutdown;
 pub mod state;
 pub mod steps;
 pub mod sys;

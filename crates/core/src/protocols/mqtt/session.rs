@@ -16,6 +16,7 @@ use super::audit::{now_us, Audience, Stamp, PROPERTY};
 use super::driver;
 use super::packet::{Message, Properties, Version};
 use super::settings::Settings;
+use super::shutdown;
 use super::state::{PublishRequest, State};
 use crate::metrics::{Recorder, StatId};
 
@@ -343,46 +344,6 @@ pub fn keep(shared: &mut Shared, m: Message) {
     }
 }
 
-thread_local! {
-    /// Connections of users that stopped but whose audited subscriptions
-    /// keep listening until the run ends (so messages still in flight when
-    /// the publishers stop are counted, not called lost).
-    static LISTENERS: RefCell<Vec<Rc<Link>>> = const { RefCell::new(Vec::new()) };
-    /// Driver tasks still running on this worker.
-    static DRIVERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Counts a driver task as running while it lives.
-pub struct DriverAlive(());
-
-impl DriverAlive {
-    /// A running driver.
-    pub fn enter() -> DriverAlive {
-        DRIVERS.with(|d| d.set(d.get() + 1));
-        DriverAlive(())
-    }
-}
-
-impl Drop for DriverAlive {
-    fn drop(&mut self) {
-        DRIVERS.with(|d| d.set(d.get().saturating_sub(1)));
-    }
-}
-
-/// End of the run on this worker: closes the connections kept listening
-/// and waits (up to `bound`) for every connection to say DISCONNECT, so
-/// that the broker does not publish last wills for a clean stop.
-pub async fn close_all(bound: std::time::Duration) {
-    for link in LISTENERS.with(|l| std::mem::take(&mut *l.borrow_mut())) {
-        link.shared.borrow_mut().closing = true;
-        link.to_driver.notify_one();
-    }
-    let until = Instant::now() + bound;
-    while DRIVERS.with(|d| d.get()) > 0 && Instant::now() < until {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
 impl Drop for MqttSession {
     /// The user is gone (or was cut off): publishes still awaiting their
     /// acks are interrupted, and the connection closes — unless it audits
@@ -402,8 +363,7 @@ impl Drop for MqttSession {
             }
         }
         if self.listening {
-            let link = self.link.clone();
-            LISTENERS.with(|l| l.borrow_mut().push(link));
+            shutdown::keep_listening(self.link.clone());
         }
         self.link.to_driver.notify_one();
     }

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::session::{close_all, MqttSession};
+use super::session::MqttSession;
 use super::settings::Settings;
+use super::shutdown::close_all;
 use crate::metrics::{Recorder, StatId};
 
 /// Samples kept at most (Mosquitto sends ~60 topics per `sys_interval`).

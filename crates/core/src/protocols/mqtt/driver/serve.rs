@@ -1,0 +1,169 @@
+//! Serving a connection once it is up: plain TCP reads and writes side by
+//! side; TLS flushes its writes between reads.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+use tokio::time::{sleep_until, Instant};
+use tokio_rustls::client::TlsStream;
+
+use super::events::{process, tick};
+use super::READ;
+use crate::metrics::Recorder;
+use crate::protocols::mqtt::packet;
+use crate::protocols::mqtt::session::Link;
+
+/// Serves a plain TCP connection until it fails or the session closes;
+/// returns why it ended. Reads and writes proceed together, so a broker
+/// slow to read never blocks the acks it sends.
+pub(super) async fn serve_plain(
+    link: &Link,
+    tcp: &TcpStream,
+    mut inbound: BytesMut,
+    recorder: &Rc<RefCell<Recorder>>,
+    user: u64,
+) -> String {
+    loop {
+        if let Err(why) =
+            process(link, &mut inbound, recorder, user).and_then(|()| tick(link, recorder, user))
+        {
+            return why;
+        }
+        let (closing, deadline) = {
+            let s = link.shared.borrow();
+            (s.closing, s.state.next_deadline())
+        };
+        if closing {
+            let mut s = link.shared.borrow_mut();
+            let version = s.state.version();
+            packet::disconnect(version, &mut s.state.out);
+            let _ = tcp.try_write(&s.state.out);
+            return "closed".into();
+        }
+        match write_plain(link, tcp, recorder) {
+            Ok(()) => {}
+            Err(e) => return e,
+        }
+        let want_write = !link.shared.borrow().state.out.is_empty();
+        let interest = if want_write {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            ready = tcp.ready(interest) => {
+                let ready = match ready {
+                    Ok(r) => r,
+                    Err(e) => return e.to_string(),
+                };
+                if ready.is_readable() {
+                    if inbound.capacity() - inbound.len() < READ / 2 {
+                        inbound.reserve(READ);
+                    }
+                    match tcp.try_read_buf(&mut inbound) {
+                        Ok(0) => return "closed by the broker".into(),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return e.to_string(),
+                    }
+                }
+            }
+            _ = link.to_driver.notified() => {}
+            _ = sleep_until(deadline.unwrap_or(far)) => {}
+        }
+    }
+}
+
+/// Writes as much of the queued bytes as the socket takes now.
+fn write_plain(
+    link: &Link,
+    tcp: &TcpStream,
+    recorder: &Rc<RefCell<Recorder>>,
+) -> Result<(), String> {
+    loop {
+        let mut s = link.shared.borrow_mut();
+        if s.state.out.is_empty() {
+            return Ok(());
+        }
+        match tcp.try_write(&s.state.out) {
+            Ok(n) => {
+                let done = s.state.wrote(n, Instant::now());
+                drop(s);
+                let mut rec = recorder.borrow_mut();
+                for (stat, took, bytes) in done {
+                    rec.success(stat, took, bytes);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Serves a TLS connection (writes are flushed in full between reads).
+pub(super) async fn serve_tls(
+    link: &Link,
+    stream: TlsStream<TcpStream>,
+    mut inbound: BytesMut,
+    recorder: &Rc<RefCell<Recorder>>,
+    user: u64,
+) -> String {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    loop {
+        if let Err(why) =
+            process(link, &mut inbound, recorder, user).and_then(|()| tick(link, recorder, user))
+        {
+            return why;
+        }
+        let (closing, deadline) = {
+            let mut s = link.shared.borrow_mut();
+            if s.closing {
+                let version = s.state.version();
+                packet::disconnect(version, &mut s.state.out);
+            }
+            (s.closing, s.state.next_deadline())
+        };
+        let data = link.shared.borrow().state.out.clone();
+        if !data.is_empty() {
+            if let Err(e) = async {
+                wr.write_all(&data).await?;
+                wr.flush().await
+            }
+            .await
+            {
+                return e.to_string();
+            }
+            let done = link
+                .shared
+                .borrow_mut()
+                .state
+                .wrote(data.len(), Instant::now());
+            let mut rec = recorder.borrow_mut();
+            for (stat, took, bytes) in done {
+                rec.success(stat, took, bytes);
+            }
+        }
+        if closing {
+            return "closed".into();
+        }
+        if inbound.capacity() - inbound.len() < READ / 2 {
+            inbound.reserve(READ);
+        }
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            r = rd.read_buf(&mut inbound) => match r {
+                Ok(0) => return "closed by the broker".into(),
+                Ok(_) => {}
+                Err(e) => return e.to_string(),
+            },
+            _ = link.to_driver.notified() => {}
+            _ = sleep_until(deadline.unwrap_or(far)) => {}
+        }
+    }
+}
