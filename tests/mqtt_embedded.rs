@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::mqtt::EmbeddedBroker;
+use common::mqtt::{run_lampi, EmbeddedBroker};
 use common::*;
 
 fn u(v: &serde_json::Value) -> u64 {
@@ -16,23 +16,7 @@ fn lampi_publishes_at_every_qos_and_the_audit_finds_nothing_lost() {
     let broker = EmbeddedBroker::start();
     let s = Scratch::new();
     let csv = s.path("lampi");
-    let ran = run_reported(
-        &s,
-        &[
-            "run",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lampi.yaml"),
-            "--host",
-            &broker.url,
-            "--users",
-            "30",
-            "--spawn-rate",
-            "30",
-            "--run-time",
-            "4s",
-            "--csv",
-            csv.to_str().expect("utf-8"),
-        ],
-    );
+    let ran = run_lampi(&s, &broker.url, &["--csv", csv.to_str().expect("utf-8")]);
     let r = &ran.report;
     check_schema(r);
     assert!(

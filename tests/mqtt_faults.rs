@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::fake_broker::{FakeBroker, Fault};
+use common::mqtt::readings;
 use common::*;
 
 fn u(v: &serde_json::Value) -> u64 {
@@ -134,28 +135,13 @@ fn devices_reconnect_after_the_broker_restarts_and_keep_publishing() {
         drop_every: 0,
         duplicate_every: 0,
     });
-    let yaml = format!(
-        r#"
-host: {}
-users:
-  - name: device
-    wait: 100ms
-    steps:
-      - mqtt.publish: {{ topic: "d/{{{{ user_id }}}}", payload: x, qos: 1, name: reading }}
-"#,
-        broker.url()
-    );
-    let restarts = std::thread::spawn({
-        let counts = broker.counts.clone();
-        let restart = move |b: &FakeBroker| b.restart(Duration::from_secs(1));
-        let broker = broker;
-        move || {
-            std::thread::sleep(Duration::from_millis(1500));
-            let before = FakeBroker::get(&counts.published);
-            restart(&broker);
-            std::thread::sleep(Duration::from_secs(5));
-            (before, FakeBroker::get(&counts.published), broker)
-        }
+    let yaml = readings(&broker.url());
+    let restarts = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        let before = FakeBroker::get(&broker.counts.published);
+        broker.restart(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_secs(5));
+        (before, FakeBroker::get(&broker.counts.published), broker)
     });
     let ran = run_scenario(&yaml, &["--users", "3", "--run-time", "5s"]);
     let (before, after, broker) = restarts.join().expect("restart thread");

@@ -10,7 +10,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::mqtt::Mosquitto;
+use common::mqtt::{readings, run_lampi, Mosquitto};
 use common::*;
 
 fn u(v: &serde_json::Value) -> u64 {
@@ -43,21 +43,7 @@ fn lampi_against_mosquitto_matches_an_independent_subscriber() {
         .expect("mosquitto_sub (package mosquitto-clients) starts");
     std::thread::sleep(Duration::from_millis(500));
     let s = Scratch::new();
-    let ran = run_reported(
-        &s,
-        &[
-            "run",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lampi.yaml"),
-            "--host",
-            &broker.url(),
-            "--users",
-            "30",
-            "--spawn-rate",
-            "30",
-            "--run-time",
-            "4s",
-        ],
-    );
+    let ran = run_lampi(&s, &broker.url(), &[]);
     std::thread::sleep(Duration::from_millis(500));
     let _ = sub.kill();
     let mut lines = String::new();
@@ -152,17 +138,7 @@ fn devices_ride_out_a_mosquitto_restart() {
     let Some(mut broker) = Mosquitto::start("") else {
         return;
     };
-    let yaml = format!(
-        r#"
-host: {}
-users:
-  - name: device
-    wait: 100ms
-    steps:
-      - mqtt.publish: {{ topic: "d/{{{{ user_id }}}}", payload: x, qos: 1, name: reading }}
-"#,
-        broker.url()
-    );
+    let yaml = readings(&broker.url());
     let s = Scratch::new();
     let file = s.file("s.yaml", &yaml);
     let json_path = s.path("r.json");

@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use cicada_core::protocols::mqtt::topic::matches;
+
 /// What the broker does wrong.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
@@ -121,21 +123,6 @@ impl FakeBroker {
     /// A count.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
-    }
-}
-
-/// `filter` matches `topic` (`#` at the end, `+` for one level).
-fn matches(filter: &str, topic: &str) -> bool {
-    let mut f = filter.split('/');
-    let mut t = topic.split('/');
-    loop {
-        match (f.next(), t.next()) {
-            (Some("#"), _) => return true,
-            (Some("+"), Some(_)) => {}
-            (Some(a), Some(b)) if a == b => {}
-            (None, None) => return true,
-            _ => return false,
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::cicada;
+use super::{cicada, run_reported, Ran, Scratch};
 
 /// `cicada broker` on a free port, killed on drop.
 pub struct EmbeddedBroker {
@@ -152,4 +152,35 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Devices publishing a QoS 1 `reading` every 100 ms to `host`.
+pub fn readings(host: &str) -> String {
+    format!(
+        r#"
+host: {host}
+users:
+  - name: device
+    wait: 100ms
+    steps:
+      - mqtt.publish: {{ topic: "d/{{{{ user_id }}}}", payload: x, qos: 1, name: reading }}
+"#
+    )
+}
+
+/// `examples/lampi.yaml` against `host` with 30 users for 4 s.
+pub fn run_lampi(s: &Scratch, host: &str, extra: &[&str]) -> Ran {
+    let args = [
+        "run",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lampi.yaml"),
+        "--host",
+        host,
+        "--users",
+        "30",
+        "--spawn-rate",
+        "30",
+        "--run-time",
+        "4s",
+    ];
+    run_reported(s, &[&args[..], extra].concat())
 }
