@@ -1,0 +1,24 @@
+//! The scenarios README.md shows are valid scenarios.
+
+mod common;
+
+use common::Scratch;
+
+#[test]
+fn every_yaml_example_in_the_readme_validates() {
+    let readme = include_str!("../README.md");
+    let s = Scratch::new();
+    // The first example reads a data file.
+    s.file("users.csv", "user,password\nann,secret\n");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or(""))
+        .collect();
+    assert!(blocks.len() >= 2, "README has its HTTP and MQTT examples");
+    for (i, block) in blocks.iter().enumerate() {
+        if let Err(e) = cicada_core::scenario::parse(block, "README.md", s.dir.path(), None) {
+            panic!("README yaml example {} is invalid:\n{e}", i + 1);
+        }
+    }
+}
