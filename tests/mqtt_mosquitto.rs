@@ -216,3 +216,46 @@ users:
     let errors = untrusted.report["failures"].to_string();
     assert!(errors.contains("certificate"), "{errors}");
 }
+
+#[test]
+fn mqtt5_keeps_to_the_receive_maximum_mosquitto_announces() {
+    // Stock Mosquitto takes 20 QoS 1/2 messages in flight per client and
+    // says so in its MQTT 5 CONNACK; cicada's default window is 100. Each
+    // device fires 100 QoS 2 publishes at once: beyond 20, Mosquitto would
+    // refuse them ("quota exceeded").
+    let Some(broker) = Mosquitto::start("") else {
+        return;
+    };
+    let yaml = format!(
+        r#"
+host: {}
+mqtt: {{ protocol: 5 }}
+users:
+  - name: observer
+    count: 1
+    on_start:
+      - mqtt.subscribe: {{ topic: "burst/#", qos: 2, audit: true }}
+    steps:
+      - sleep: 10s
+  - name: device
+    count: 5
+    on_start:
+      - sleep: 300ms
+    steps:
+      - mqtt.publish: {{ topic: "burst/{{{{ user_id }}}}", payload: x, qos: 2, repeat: 100, audit: true, name: burst }}
+      - sleep: 10s
+"#,
+        broker.url()
+    );
+    let ran = run_scenario(&yaml, &["--run-time", "3s"]);
+    let burst = ran.stat("burst");
+    assert_eq!(u(&burst["requests"]), 500, "{burst}");
+    assert_eq!(u(&burst["failures"]), 0, "{}", ran.stdout);
+    assert_eq!(
+        u(&ran.report["audit"]["lost"]),
+        0,
+        "{}",
+        ran.report["audit"]
+    );
+    assert_eq!(u(&ran.report["audit"]["received"]), 500);
+}

@@ -90,7 +90,7 @@ impl Mosquitto {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = super::dead_port();
         let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nmax_inflight_messages 0\n{extra}\n"
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}\n"
         );
         std::fs::write(dir.path().join("mosquitto.conf"), conf).expect("config");
         let mut m = Mosquitto {

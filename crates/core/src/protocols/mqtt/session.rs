@@ -66,6 +66,9 @@ pub struct Shared {
     pub subacks: Vec<(u16, Vec<Result<u8, String>>)>,
     /// The user is gone: disconnect and stop.
     pub closing: bool,
+    /// QoS 1/2 publishes allowed in flight: `max_inflight`, or less when
+    /// the broker's Receive Maximum says so.
+    pub window: usize,
 }
 
 /// The shared state and the two wake-up signals.
@@ -132,6 +135,7 @@ impl MqttSession {
                 outcomes: Vec::new(),
                 subacks: Vec::new(),
                 closing: false,
+                window: settings.max_inflight,
             }),
             to_driver: Notify::new(),
             to_user: Notify::new(),
@@ -193,13 +197,15 @@ impl MqttSession {
     pub async fn publish(&mut self, p: &Publish<'_>) -> Result<(), String> {
         let deadline = Instant::now() + p.timeout;
         self.until_up(deadline).await?;
-        let max = self.settings.max_inflight;
         let room = self
-            .until(deadline, |s| (s.state.pending.len() < max).then_some(()))
+            .until(deadline, |s| {
+                (s.state.pending.len() < s.window).then_some(())
+            })
             .await;
         if room.is_none() {
+            let window = self.link.shared.borrow().window;
             return Err(format!(
-                "{max} publishes already awaiting their acks (max_inflight)"
+                "{window} publishes already awaiting their acks (max_inflight, or the broker's Receive Maximum)"
             ));
         }
         let topic: Arc<str> = Arc::from(p.topic);

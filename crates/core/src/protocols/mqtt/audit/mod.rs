@@ -98,21 +98,23 @@ pub struct Received {
     pub duplicates: u64,
     /// The numbers delivered more than once.
     pub repeated: SeqSet,
-    /// Deliveries after a higher number of the same stream.
+    /// Deliveries after a higher number of the same stream at the same
+    /// QoS (MQTT orders messages per topic and QoS, not across QoS levels).
     pub out_of_order: u64,
-    highest: u64,
+    highest: [u64; 3],
 }
 
 impl Received {
-    /// Records one delivery of `seq`.
-    pub fn record(&mut self, seq: u64) {
+    /// Records one delivery of `seq`, delivered with `qos`.
+    pub fn record(&mut self, seq: u64, qos: u8) {
+        let highest = &mut self.highest[usize::from(qos.min(2))];
         if !self.seqs.insert(seq) {
             self.duplicates += 1;
             self.repeated.insert(seq);
-        } else if seq < self.highest {
+        } else if seq < *highest {
             self.out_of_order += 1;
         }
-        self.highest = self.highest.max(seq);
+        *highest = (*highest).max(seq);
     }
 
     fn merge(&mut self, other: &Received) {
@@ -122,7 +124,9 @@ impl Received {
         self.seqs.union(&other.seqs);
         self.duplicates += other.duplicates + (before - self.seqs.len());
         self.out_of_order += other.out_of_order;
-        self.highest = self.highest.max(other.highest);
+        for (mine, theirs) in self.highest.iter_mut().zip(other.highest) {
+            *mine = (*mine).max(theirs);
+        }
     }
 }
 
@@ -223,19 +227,23 @@ mod tests {
     fn deliveries_count_duplicates_and_disorder() {
         let mut r = Received::default();
         for seq in [1, 2, 4, 3, 4, 5] {
-            r.record(seq);
+            r.record(seq, 1);
         }
         assert_eq!((r.seqs.len(), r.duplicates, r.out_of_order), (5, 1, 1));
+        // A QoS 0 message may overtake QoS 1 ones: not out of order.
+        r.record(7, 1);
+        r.record(6, 0);
+        assert_eq!(r.out_of_order, 1);
     }
 
     #[test]
     fn merging_two_shared_members_finds_cross_duplicates() {
         let mut a = Received::default();
-        a.record(1);
-        a.record(2);
+        a.record(1, 1);
+        a.record(2, 1);
         let mut b = Received::default();
-        b.record(2);
-        b.record(3);
+        b.record(2, 1);
+        b.record(3, 1);
         a.merge(&b);
         assert_eq!((a.seqs.len(), a.duplicates), (3, 1));
     }

@@ -197,7 +197,7 @@ mod tests {
             log.received
                 .entry((9, 1, topic.clone()))
                 .or_default()
-                .record(seq);
+                .record(seq, 1);
         }
         let a = log.summarize();
         assert_eq!(
@@ -229,7 +229,7 @@ mod tests {
         log.audiences.push(Audience::new(9, "lamp/#"));
         let r = log.received.entry((9, 1, topic.clone())).or_default();
         for seq in [1, 3, 3] {
-            r.record(seq);
+            r.record(seq, 1);
         }
         let a = log.summarize();
         assert_eq!(
@@ -261,12 +261,12 @@ mod tests {
             log.received
                 .entry((9, 1, topic.clone()))
                 .or_default()
-                .record(seq);
+                .record(seq, 1);
         }
         log.received
             .entry((9, 2, topic.clone()))
             .or_default()
-            .record(2);
+            .record(2, 1);
         let a = log.summarize();
         let owed: Vec<u64> = a.streams.iter().map(|s| s.owed).collect();
         assert_eq!(
@@ -294,15 +294,15 @@ mod tests {
         log.received
             .entry((7, 1, topic.clone()))
             .or_default()
-            .record(1);
+            .record(1, 1);
         log.received
             .entry((7, 1, topic.clone()))
             .or_default()
-            .record(3);
+            .record(3, 1);
         log.received
             .entry((8, 1, topic.clone()))
             .or_default()
-            .record(2);
+            .record(2, 1);
         let a = log.summarize();
         assert_eq!(a.streams.len(), 1);
         assert_eq!((a.received, a.lost), (3, 1));

@@ -98,7 +98,7 @@ pub(super) fn apply(
                     .received
                     .entry((user, stamp.publisher, topic))
                     .or_default()
-                    .record(stamp.seq);
+                    .record(stamp.seq, m.qos);
                 if let Some(e2e) = sub.e2e {
                     let micros = now_us().saturating_sub(stamp.sent_us);
                     rec.success(e2e, Duration::from_micros(micros), m.payload.len() as u64);

@@ -74,7 +74,11 @@ pub async fn run(
                 drop(rec);
                 set_status(&link, Status::Down(why));
             }
-            Ok((stream, inbound)) => {
+            Ok((stream, inbound, receive_max)) => {
+                // Never more in flight than the broker takes (MQTT 5).
+                link.shared.borrow_mut().window = settings
+                    .max_inflight
+                    .min(receive_max.map_or(usize::MAX, usize::from));
                 {
                     let mut rec = recorder.borrow_mut();
                     rec.success(connect_stat, started.elapsed(), 0);
@@ -137,8 +141,11 @@ enum Stream {
 }
 
 /// TCP (and TLS) connect, CONNECT, CONNACK. Returns the socket and any
-/// bytes read past the CONNACK.
-async fn open(settings: &Settings, client_id: &str) -> Result<(Stream, BytesMut), String> {
+/// bytes read past the CONNACK, and the broker's Receive Maximum.
+async fn open(
+    settings: &Settings,
+    client_id: &str,
+) -> Result<(Stream, BytesMut, Option<u16>), String> {
     let b = &settings.broker;
     let tcp = TcpStream::connect((b.host.as_str(), b.port))
         .await
@@ -181,7 +188,7 @@ async fn open(settings: &Settings, client_id: &str) -> Result<(Stream, BytesMut)
         }
         match packet::decode(settings.version, &mut buf)? {
             None => continue,
-            Some(Incoming::ConnAck(Ok(()))) => return Ok((stream, buf)),
+            Some(Incoming::ConnAck(Ok(receive_max))) => return Ok((stream, buf, receive_max)),
             Some(Incoming::ConnAck(Err(why))) => return Err(format!("CONNACK refused: {why}")),
             Some(other) => return Err(format!("expected CONNACK, got {other:?}")),
         }

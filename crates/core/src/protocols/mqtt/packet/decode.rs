@@ -26,7 +26,7 @@ pub fn decode(version: Version, buf: &mut BytesMut) -> Result<Option<Incoming>, 
 fn from_v4(p: m4::Packet) -> Incoming {
     match p {
         m4::Packet::ConnAck(a) => Incoming::ConnAck(match a.code {
-            m4::ConnectReturnCode::Success => Ok(()),
+            m4::ConnectReturnCode::Success => Ok(None),
             code => Err(format!("{} ({})", words(code), code as u8)),
         }),
         m4::Packet::Publish(m) => Incoming::Publish(Message {
@@ -63,7 +63,7 @@ fn from_v5(p: m5::Packet) -> Incoming {
     };
     match p {
         m5::Packet::ConnAck(a) => Incoming::ConnAck(match a.code {
-            m5::ConnectReturnCode::Success => Ok(()),
+            m5::ConnectReturnCode::Success => Ok(a.properties.and_then(|p| p.receive_max)),
             code => Err(words(code)),
         }),
         m5::Packet::Publish(m) => Incoming::Publish(Message {

@@ -99,8 +99,9 @@ pub enum Ack {
 /// What a broker sends.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
-    /// Answer to CONNECT; `Err` carries the refusal in words.
-    ConnAck(Result<(), String>),
+    /// Answer to CONNECT: the broker's Receive Maximum (MQTT 5: how many
+    /// QoS 1/2 publishes it takes in flight), or the refusal in words.
+    ConnAck(Result<Option<u16>, String>),
     /// A message for one of our subscriptions.
     Publish(Message),
     /// An acknowledgement; `Err` carries a refusal (MQTT 5 reason codes).

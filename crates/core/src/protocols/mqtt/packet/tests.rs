@@ -108,3 +108,18 @@ fn mqtt5_user_properties_come_through() {
         vec![("cicada".to_string(), "1:2:3".to_string())]
     );
 }
+
+#[test]
+fn an_mqtt5_connack_carries_the_receive_maximum() {
+    // CONNACK, success, properties: Receive Maximum (0x21) = 20.
+    let mut buf = BytesMut::from(&[0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x14][..]);
+    assert_eq!(
+        decode(Version::V5, &mut buf),
+        Ok(Some(Incoming::ConnAck(Ok(Some(20)))))
+    );
+    let mut v4 = BytesMut::from(&[0x20, 0x02, 0x00, 0x00][..]);
+    assert_eq!(
+        decode(Version::V311, &mut v4),
+        Ok(Some(Incoming::ConnAck(Ok(None))))
+    );
+}
