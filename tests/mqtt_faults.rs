@@ -70,6 +70,35 @@ users:
 }
 
 #[test]
+fn qos0_publishes_wait_for_a_broker_that_stops_reading_instead_of_queueing_without_end() {
+    // Found by bench/mqtt.sh: QoS 0 publishes with no wait queued in memory
+    // without limit (1.4 GB in 10 s) when the broker read slower.
+    let broker = FakeBroker::start(Fault::Stalled);
+    let yaml = format!(
+        r#"
+host: {}
+users:
+  - name: firehose
+    steps:
+      - mqtt.publish: {{ topic: t, payload_size: 1KB, qos: 0, timeout: 300ms, name: qos0 }}
+"#,
+        broker.url()
+    );
+    let ran = run_scenario(&yaml, &["--users", "2", "--run-time", "2s"]);
+    let row = ran.stat("qos0");
+    assert!(u(&row["failures"]) >= 2, "{row}");
+    // What the socket took: the kernel's buffers and at most 64 KB queued
+    // per connection, not two seconds of a tight loop.
+    let sent = u(&row["requests"]) - u(&row["failures"]);
+    assert!(sent < 100_000, "{sent} publishes went out to a broker that reads nothing");
+    assert!(
+        errors(&ran).iter().any(|e| e.contains("the connection did not take the publish within 300ms")),
+        "{:?}",
+        errors(&ran)
+    );
+}
+
+#[test]
 fn the_audit_counts_the_messages_a_broker_drops_and_duplicates() {
     let broker = FakeBroker::start(Fault::Relay {
         drop_every: 7,

@@ -26,6 +26,9 @@ use cicada_core::protocols::mqtt::topic::matches;
 pub enum Fault {
     /// Accepts connections and publishes, and never acknowledges one.
     NeverAck,
+    /// Answers CONNECT, then never reads again (a broker that cannot keep
+    /// up, at the extreme).
+    Stalled,
     /// Acknowledges every publish and relays it to subscribers, except
     /// that every `drop_every`-th message is not relayed and every
     /// `duplicate_every`-th is relayed twice.
@@ -164,6 +167,10 @@ async fn serve(tcp: TcpStream, fault: Fault, subscribers: Subscribers, counts: A
         match packet {
             Packet::Connect(_) => {
                 let _ = ConnAck::new(ConnectReturnCode::Success, false).write(&mut out);
+                if let Fault::Stalled = fault {
+                    let _ = replies.send(std::mem::take(&mut out));
+                    std::future::pending::<()>().await;
+                }
             }
             Packet::Subscribe(s) => {
                 let mut codes = Vec::new();

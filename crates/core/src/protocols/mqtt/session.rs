@@ -20,6 +20,9 @@ use super::shutdown;
 use super::state::{PublishRequest, State};
 use crate::metrics::{Recorder, StatId};
 
+/// Bytes queued for the socket beyond which a publish waits for it.
+const UNSENT_LIMIT: usize = 64 * 1024;
+
 /// Messages kept for `mqtt.expect`, at most, per connection.
 const KEPT_MESSAGES: usize = 1024;
 
@@ -197,16 +200,30 @@ impl MqttSession {
     pub async fn publish(&mut self, p: &Publish<'_>) -> Result<(), String> {
         let deadline = Instant::now() + p.timeout;
         self.until_up(deadline).await?;
+        // Room for it: fewer than the window awaiting acks (QoS 1/2), and
+        // the socket keeping up with what was queued before (every QoS: a
+        // QoS 0 publish is done when the socket takes it, so a user that
+        // never waits must not queue without end).
         let room = self
             .until(deadline, |s| {
-                (s.state.pending.len() < s.window).then_some(())
+                let unsent = s.state.out.len() < UNSENT_LIMIT;
+                (unsent && (p.qos == 0 || s.state.pending.len() < s.window)).then_some(())
             })
             .await;
         if room.is_none() {
-            let window = self.link.shared.borrow().window;
-            return Err(format!(
-                "{window} publishes already awaiting their acks (max_inflight, or the broker's Receive Maximum)"
-            ));
+            let s = self.link.shared.borrow();
+            return Err(if s.state.out.len() >= UNSENT_LIMIT {
+                format!(
+                    "the connection did not take the publish within {} ({} KB queued unsent: the broker reads slower than this user publishes)",
+                    crate::units::format_duration(p.timeout),
+                    s.state.out.len() / 1024
+                )
+            } else {
+                format!(
+                    "{} publishes already awaiting their acks (max_inflight, or the broker's Receive Maximum)",
+                    s.window
+                )
+            });
         }
         let topic: Arc<str> = Arc::from(p.topic);
         let (payload, stamped, props) = self.stamp(p, &topic);

@@ -95,6 +95,8 @@ fn write_plain(
             Ok(n) => {
                 let done = s.state.wrote(n, Instant::now());
                 drop(s);
+                // A publish may be waiting for the socket to catch up.
+                link.to_user.notify_waiters();
                 let mut rec = recorder.borrow_mut();
                 for (stat, took, bytes) in done {
                     rec.success(stat, took, bytes);
@@ -144,6 +146,7 @@ pub(super) async fn serve_tls(
                 .borrow_mut()
                 .state
                 .wrote(data.len(), Instant::now());
+            link.to_user.notify_waiters();
             let mut rec = recorder.borrow_mut();
             for (stat, took, bytes) in done {
                 rec.success(stat, took, bytes);
