@@ -21,7 +21,7 @@ use super::state::{PublishRequest, State};
 use crate::metrics::{Recorder, StatId};
 
 /// Bytes queued for the socket beyond which a publish waits for it.
-const UNSENT_LIMIT: usize = 64 * 1024;
+pub(crate) const UNSENT_LIMIT: usize = 64 * 1024;
 
 /// Messages kept for `mqtt.expect`, at most, per connection.
 const KEPT_MESSAGES: usize = 1024;

@@ -16,7 +16,7 @@ use super::events::{process, tick};
 use super::READ;
 use crate::metrics::Recorder;
 use crate::protocols::mqtt::packet;
-use crate::protocols::mqtt::session::Link;
+use crate::protocols::mqtt::session::{Link, UNSENT_LIMIT};
 
 /// Serves a plain TCP connection until it fails or the session closes;
 /// returns why it ended. Reads and writes proceed together, so a broker
@@ -93,10 +93,16 @@ fn write_plain(
         }
         match tcp.try_write(&s.state.out) {
             Ok(n) => {
+                let was_full = s.state.out.len() >= UNSENT_LIMIT;
                 let done = s.state.wrote(n, Instant::now());
+                let has_room = s.state.out.len() < UNSENT_LIMIT;
                 drop(s);
-                // A publish may be waiting for the socket to catch up.
-                link.to_user.notify_waiters();
+                // A publish may be waiting for the socket to catch up; wake
+                // it only then (a wake per write costs QoS 1 users, who wait
+                // for acks, a fifth of their CPU).
+                if was_full && has_room {
+                    link.to_user.notify_waiters();
+                }
                 let mut rec = recorder.borrow_mut();
                 for (stat, took, bytes) in done {
                     rec.success(stat, took, bytes);
@@ -146,7 +152,9 @@ pub(super) async fn serve_tls(
                 .borrow_mut()
                 .state
                 .wrote(data.len(), Instant::now());
-            link.to_user.notify_waiters();
+            if data.len() >= UNSENT_LIMIT {
+                link.to_user.notify_waiters();
+            }
             let mut rec = recorder.borrow_mut();
             for (stat, took, bytes) in done {
                 rec.success(stat, took, bytes);
