@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod metrics;
+pub mod monitor;
 pub mod protocols;
 pub mod report;
 pub mod scenario;

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 use super::data::DataSource;
 use super::error::{Loc, Problem};
 use super::load;
+use super::monitor;
 use super::mqtt::{self, MqttDefaults};
 use super::plan::{Plan, Task, UserType, Wait};
 use super::raw::{RawLoad, RawScenario, RawUser};
@@ -205,6 +206,10 @@ pub fn build(
             cx.problem(loc, format!("threshold '{t}': {e}"));
         }
     }
+    let monitor = raw.monitor.as_ref().and_then(|m| {
+        let insecure = raw.insecure.unwrap_or(false);
+        monitor::monitor_spec(m, cx.host.as_ref(), insecure, &mut cx.problems)
+    });
     if !cx.problems.is_empty() {
         let mut problems = cx.problems;
         problems.sort_by_key(|p| (p.loc.line, p.loc.column));
@@ -221,6 +226,7 @@ pub fn build(
         host: host_text,
         mqtt: user_types.iter().find_map(|u| u.mqtt.clone()),
         mqtt_sys: raw.monitor.is_some_and(|m| m.mqtt_sys),
+        monitor,
         audit: cx.audit,
         user_types,
     })

@@ -7,6 +7,7 @@ mod checks;
 mod data;
 mod error;
 mod load;
+mod monitor;
 mod mqtt;
 mod plan;
 mod raw;
@@ -19,6 +20,7 @@ use std::path::Path;
 pub use build::NO_AUDIT;
 pub use data::DataSource;
 pub use error::{Loc, Problem, ScenarioError};
+pub use monitor::{build_monitor, ProcessValue, RawHttpGauge, RawMonitor, RawProcess, RawSqlGauge};
 pub use plan::{LoadSpec, Plan, Stage, StageTarget, Step, Task, UserType, Wait};
 pub use raw::{DataOrder, DataPer};
 

@@ -39,6 +39,8 @@ pub struct Plan {
     pub mqtt: Option<Arc<Settings>>,
     /// Watch the broker's `$SYS/#` topics during the run.
     pub mqtt_sys: bool,
+    /// Processes and gauges to sample during the run (`monitor:`), if any.
+    pub monitor: Option<crate::monitor::MonitorSpec>,
     /// Some subscription audits delivery: its listeners stay until the end.
     pub audit: bool,
 }

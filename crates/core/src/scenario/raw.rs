@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::raw_mqtt::{RawExpect, RawMonitor, RawMqtt, RawPublish, RawSubscribe};
+use super::monitor::RawMonitor;
+use super::raw_mqtt::{RawExpect, RawMqtt, RawPublish, RawSubscribe};
 use super::values::{
     CountValue, DurationValue, OneOrMany, RateValue, StatusValue, ThresholdEntry, WaitValue,
 };

@@ -1,5 +1,5 @@
 //! The MQTT parts of the scenario format, as written: the `mqtt:` section
-//! (how devices connect), `monitor:`, and the `mqtt.connect`,
+//! (how devices connect), and the `mqtt.connect`,
 //! `mqtt.publish`, `mqtt.subscribe` and `mqtt.expect` steps.
 
 use std::collections::BTreeMap;
@@ -68,15 +68,6 @@ pub struct RawTls {
     /// Accept any server certificate.
     #[serde(default)]
     pub insecure: bool,
-}
-
-/// `monitor:` — what to watch besides the load.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMonitor {
-    /// Subscribe to `$SYS/#` on the broker under test.
-    #[serde(default)]
-    pub mqtt_sys: bool,
 }
 
 /// `mqtt.publish:`.

@@ -20,3 +20,5 @@ pub use origin::Origin;
 pub use poll::PollStep;
 pub use request::{Body, RequestTemplate, Target};
 pub use step::HttpStep;
+/// For one-off requests outside a user (the resource monitor's gauges).
+pub use wire::{encode_request, Keep, Parsed};
