@@ -2,6 +2,7 @@
 //! and validated into the library's objects by each command.
 
 mod broker;
+mod compare;
 mod demo;
 mod quick;
 mod run;
@@ -66,6 +67,7 @@ Examples:
   cicada run --url http://127.0.0.1:8080/health --users 50 --run-time 30s
   cicada target jobs --addr :8080               # the bundled job service (seed 001)
   cicada broker --addr :1884                    # the embedded MQTT broker
+  cicada compare base.json new.json --max-regression 10%   # exit 1 on a regression
 
 Exit codes: 0 passed, 1 a threshold (or, without thresholds, a request) failed,
 2 bad input, 3 could not run.")]
@@ -86,6 +88,8 @@ pub enum Command {
     Target(target::TargetArgs),
     /// Run the embedded MQTT broker.
     Broker(broker::BrokerArgs),
+    /// Compare two runs (JSON reports, Locust _stats.csv, or suite folders): deltas and a regression verdict.
+    Compare(compare::CompareArgs),
 }
 
 /// Raises the soft limit on open files to the hard limit: every simulated
@@ -103,6 +107,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Target(args) => target::run(args),
         Command::Broker(args) => broker::run(args),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -5,6 +5,7 @@
 mod analysis;
 mod broker;
 mod build;
+pub mod compare;
 pub mod csv;
 mod files;
 mod live;
