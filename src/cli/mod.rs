@@ -4,6 +4,7 @@
 mod broker;
 mod compare;
 mod demo;
+mod prepopulate;
 mod quick;
 mod run;
 mod target;
@@ -68,6 +69,7 @@ Examples:
   cicada target jobs --addr :8080               # the bundled job service (seed 001)
   cicada broker --addr :1884                    # the embedded MQTT broker
   cicada compare base.json new.json --max-regression 10%   # exit 1 on a regression
+  cicada prepopulate --target http://127.0.0.1:8081 --queue q1 --items 100k
 
 Exit codes: 0 passed, 1 a threshold (or, without thresholds, a request) failed,
 2 bad input, 3 could not run.")]
@@ -90,6 +92,8 @@ pub enum Command {
     Broker(broker::BrokerArgs),
     /// Compare two runs (JSON reports, Locust _stats.csv, or suite folders): deltas and a regression verdict.
     Compare(compare::CompareArgs),
+    /// Fill queues of the queue target fast, then verify their depth.
+    Prepopulate(prepopulate::PrepopulateArgs),
 }
 
 /// Raises the soft limit on open files to the hard limit: every simulated
@@ -108,6 +112,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Target(args) => target::run(args),
         Command::Broker(args) => broker::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Prepopulate(args) => prepopulate::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -10,6 +10,7 @@
 pub mod engine;
 pub mod metrics;
 pub mod monitor;
+pub mod prepopulate;
 pub mod protocols;
 pub mod report;
 pub mod scenario;
