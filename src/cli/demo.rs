@@ -73,7 +73,14 @@ fn demo_run(
         csv: Some(args.out.join(name)),
         json: Some(args.out.join(format!("{name}.json"))),
     };
-    execute(plan, run_config, Vec::new(), &outputs, args.headless)
+    execute(
+        plan,
+        run_config,
+        Vec::new(),
+        &outputs,
+        args.headless,
+        Default::default(),
+    )
 }
 
 /// Seed 000: the lamp fleet against the embedded broker.

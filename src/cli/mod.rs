@@ -4,9 +4,11 @@
 mod broker;
 mod compare;
 mod demo;
+mod extras;
 mod prepopulate;
 mod quick;
 mod run;
+mod suite;
 mod target;
 
 use std::process::ExitCode;
@@ -94,6 +96,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Fill queues of the queue target fast, then verify their depth.
     Prepopulate(prepopulate::PrepopulateArgs),
+    /// Run a campaign: a managed target, setup, many runs with shapes, monitors and faults, one summary.
+    Suite(suite::SuiteArgs),
 }
 
 /// Raises the soft limit on open files to the hard limit: every simulated
@@ -113,6 +117,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Broker(args) => broker::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Prepopulate(args) => prepopulate::run(args),
+        Command::Suite(args) => suite::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cicada_core::engine::{self, Observer, RunConfig};
@@ -15,6 +15,7 @@ use cicada_core::scenario::{self, LoadSpec, Plan};
 use cicada_core::units::{parse_count, parse_duration, parse_rate};
 use clap::Args;
 
+use super::extras::Extras;
 use super::{bad_input, could_not_run, quick, Exit, Failure};
 
 /// Arguments of `cicada run`.
@@ -150,7 +151,8 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         }
     }
     let mut spec = overrides(&plan.load, &args);
-    if spec.users.is_none() && spec.rate.is_none() && spec.stages.is_empty() {
+    if spec.users.is_none() && spec.rate.is_none() && spec.stages.is_empty() && spec.shape.is_none()
+    {
         spec.users = Some(plan.default_users());
     }
     let threads = args.threads.unwrap_or_else(default_threads);
@@ -160,7 +162,12 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         csv: args.csv.clone(),
         json: args.json.clone(),
     };
-    let report = execute(plan, config, thresholds, &outputs, args.headless)?;
+    cicada_core::setup::run(&plan.setup, plan.host.as_deref()).map_err(could_not_run)?;
+    let extras = Extras {
+        monitor: plan.monitor.clone(),
+        ..Extras::default()
+    };
+    let report = execute(plan, config, thresholds, &outputs, args.headless, extras)?;
     Ok(match report.verdict {
         Verdict::Pass => Exit::Ok,
         Verdict::Fail => Exit::Failed,
@@ -174,11 +181,13 @@ fn overrides(file: &LoadSpec, args: &RunArgs) -> LoadSpec {
         spec.users = Some(users);
         spec.rate = None;
         spec.stages.clear();
+        spec.shape = None;
     }
     if let Some(rate) = args.rate {
         spec.rate = Some(rate);
         spec.users = None;
         spec.stages.clear();
+        spec.shape = None;
     }
     spec.spawn_rate = args.spawn_rate.or(spec.spawn_rate);
     spec.run_time = args.run_time.or(spec.run_time);
@@ -200,6 +209,7 @@ pub fn execute(
     mut thresholds: Vec<Threshold>,
     outputs: &Outputs,
     headless: bool,
+    extras: Extras,
 ) -> Result<Report, Failure> {
     for dir in [outputs.csv.as_deref(), outputs.json.as_deref()]
         .into_iter()
@@ -240,14 +250,22 @@ pub fn execute(
         &mut lines
     };
     let plan = Arc::new(plan);
+    let running = extras.start(Instant::now())?;
     let outcome = engine::run(plan.clone(), config, true, observer).map_err(could_not_run)?;
-    let report = Report::build(&plan, &outcome, &all);
+    let mut report = Report::build(&plan, &outcome, &all);
+    running.finish(&mut report, &all);
     let mut written = Vec::new();
     let mut failed = None;
     if let Some(prefix) = &outputs.csv {
         match report::csv::write(&report, prefix) {
             Ok(files) => written.extend(files),
             Err(e) => failed = Some(e),
+        }
+        if let Some(log) = &report.monitor {
+            match cicada_core::monitor::csv::write(log, prefix) {
+                Ok(file) => written.push(file),
+                Err(e) => failed = Some(e),
+            }
         }
     }
     if let Some(path) = &outputs.json {

@@ -7,6 +7,7 @@
 //! turns the merged result into terminal views, CSV and JSON files and a
 //! verdict.
 
+pub mod control;
 pub mod engine;
 pub mod metrics;
 pub mod monitor;
@@ -14,5 +15,7 @@ pub mod prepopulate;
 pub mod protocols;
 pub mod report;
 pub mod scenario;
+pub mod setup;
+pub mod suite;
 pub mod template;
 pub mod units;

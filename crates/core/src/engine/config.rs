@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shape::{Constant, Ramps, Shape};
-use crate::scenario::{LoadSpec, StageTarget};
+use super::shape::{self, Constant, Ramps, Shape};
+use crate::scenario::{LoadSpec, Quantity, StageTarget};
 
 /// How long a run lasts when nothing bounds it (no run time, no stages, no
 /// iteration count): every load loop stops by itself.
@@ -65,9 +65,15 @@ impl RunConfig {
             .stages
             .iter()
             .any(|s| matches!(s.target, StageTarget::Rate(_)));
-        let open = spec.rate.is_some() || (spec.users.is_none() && rate_stages);
+        let shaped_rate = spec.shape.as_ref().map(|s| s.of == Quantity::Rate);
+        let open = spec.rate.is_some()
+            || (spec.users.is_none() && (rate_stages || shaped_rate == Some(true)));
         let shape: Arc<dyn Shape> = match (open, spec.users, spec.rate) {
             (true, _, Some(rate)) => Arc::new(Constant(positive("rate", rate)?)),
+            (_, None, None) if spec.shape.is_some() => {
+                let shaped = spec.shape.as_ref().map(|s| &s.spec);
+                shaped.map_or(Arc::new(Constant(1.0)), shape::from_spec)
+            }
             (false, Some(users), _) => {
                 if users == 0 {
                     return Err("users must be at least 1".into());

@@ -120,7 +120,7 @@ pub async fn drive(
             for interval in flush(&workers, Command::Flush).await {
                 aggregate.absorb(interval);
             }
-            aggregate.close_interval(t, live);
+            aggregate.close_interval(t, live, config.shape.target(t));
             let sample = watch.sample(t);
             resources.push(sample);
             observer.interval(&Progress {
@@ -143,7 +143,7 @@ pub async fn drive(
     for interval in flush(&workers, Command::Stop).await {
         aggregate.absorb(interval);
     }
-    aggregate.close_interval(elapsed, users_at_end);
+    aggregate.close_interval(elapsed, users_at_end, config.shape.target(elapsed));
     resources.push(watch.sample(elapsed));
     for w in workers {
         w.join();

@@ -125,6 +125,9 @@ pub struct HistoryPoint {
     pub timestamp: u64,
     /// Users alive at the end of the interval.
     pub users: u64,
+    /// What the load shape asked for then: users (closed model) or
+    /// arrivals per second (open model), to set beside what was achieved.
+    pub target: f64,
     /// The rows that saw activity, then the `Aggregated` row.
     pub rows: Vec<HistoryRow>,
 }
@@ -183,9 +186,9 @@ impl Aggregate {
         self.audit.merge(interval.audit);
     }
 
-    /// Ends the open interval at `elapsed` with `users` alive and appends
-    /// it to the history.
-    pub fn close_interval(&mut self, elapsed: Duration, users: u64) -> &HistoryPoint {
+    /// Ends the open interval at `elapsed` with `users` alive (the shape
+    /// asking for `target`) and appends it to the history.
+    pub fn close_interval(&mut self, elapsed: Duration, users: u64, target: f64) -> &HistoryPoint {
         let seconds = elapsed.saturating_sub(self.closed_at).as_secs_f64();
         let total_seconds = elapsed.as_secs_f64();
         self.closed_at = elapsed;
@@ -217,6 +220,7 @@ impl Aggregate {
             elapsed,
             timestamp: unix_now() as u64,
             users,
+            target,
             rows,
         });
         let last = self.history.len() - 1;
@@ -297,7 +301,7 @@ mod tests {
             r.success(StatId(1), Duration::from_secs(2), 0);
             agg.absorb(r.take_interval());
         }
-        let point = agg.close_interval(Duration::from_secs(2), 7).clone();
+        let point = agg.close_interval(Duration::from_secs(2), 7, 7.0).clone();
         assert_eq!(point.users, 7);
         assert_eq!(point.rows.len(), 3, "GET, POLL, Aggregated");
         let aggregated = point.rows.last().expect("aggregated row");
@@ -318,9 +322,9 @@ mod tests {
         let mut r = Recorder::new(2);
         r.success(StatId(0), Duration::from_millis(1), 0);
         agg.absorb(r.take_interval());
-        agg.close_interval(Duration::from_secs(1), 1);
+        agg.close_interval(Duration::from_secs(1), 1, 1.0);
         agg.absorb(r.take_interval());
-        let p = agg.close_interval(Duration::from_secs(2), 1).clone();
+        let p = agg.close_interval(Duration::from_secs(2), 1, 1.0).clone();
         assert_eq!(
             p.rows.len(),
             2,

@@ -26,6 +26,8 @@ pub struct StatKey {
     pub row: RowKind,
     /// The QoS of an MQTT publish row.
     pub qos: Option<u8>,
+    /// Its successes are errors provoked on purpose (`expected_error`).
+    pub expected_error: bool,
 }
 
 /// Index of a row in a [`StatTable`]; what the hot path records against.
@@ -59,6 +61,7 @@ impl StatTable {
             name: name.to_string(),
             row,
             qos: None,
+            expected_error: false,
         });
         self.index.insert((kind.to_string(), name.to_string()), id);
         id
@@ -67,6 +70,11 @@ impl StatTable {
     /// Marks an MQTT publish row with its QoS (shown in the JSON report).
     pub fn set_qos(&mut self, id: StatId, qos: u8) {
         self.keys[id.index()].qos = Some(qos);
+    }
+
+    /// Marks a row whose expected answers are errors provoked on purpose.
+    pub fn set_expected_error(&mut self, id: StatId) {
+        self.keys[id.index()].expected_error = true;
     }
 
     /// The key of a row.

@@ -259,6 +259,7 @@ mod tests {
             elapsed: Duration::from_secs(t),
             timestamp: t,
             users: 1,
+            target: 1.0,
             rows,
         }
     }

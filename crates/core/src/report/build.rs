@@ -59,6 +59,12 @@ pub struct Report {
     /// The broker's `$SYS` topics during the run, when watched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broker: Option<BrokerWatch>,
+    /// What the resource monitor sampled, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::MonitorLog>,
+    /// The faults the run suffered (a suite's), and the recovery from each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<super::FaultRecovery>,
     /// One entry per second.
     pub history: Vec<HistoryEntry>,
 }
@@ -181,9 +187,13 @@ impl Report {
             .table()
             .iter()
             .filter(|(id, _)| !agg.total(*id).is_idle())
-            .map(|(id, k)| Row {
-                qos: k.qos,
-                ..Row::new(&k.kind, &k.name, k.row, agg.total(id), seconds)
+            .map(|(id, k)| {
+                let row = Row::new(&k.kind, &k.name, k.row, agg.total(id), seconds);
+                Row {
+                    qos: k.qos,
+                    expected_errors: k.expected_error.then(|| row.requests - row.failures),
+                    ..row
+                }
             })
             .collect();
         let total = Row::new(
@@ -309,6 +319,8 @@ impl Report {
             verdict_reason,
             audit,
             broker: outcome.broker.as_ref().map(broker::watch),
+            monitor: None,
+            faults: Vec::new(),
             history: agg
                 .history()
                 .iter()

@@ -11,6 +11,7 @@ mod files;
 mod live;
 mod model;
 mod mqtt;
+pub mod recovery;
 mod summary;
 pub mod threshold;
 
@@ -23,7 +24,8 @@ pub use live::{Headless, LiveView};
 pub use model::{
     FailureRow, HistoryEntry, HistoryRow, HistoryTotal, Percentiles, Row, ThresholdResult, Warning,
 };
-pub use summary::render as summary;
+pub use recovery::{FaultEvent, FaultRecovery};
+pub use summary::{clip, render as summary, Table};
 pub use threshold::Threshold;
 
 /// Writes the JSON report to `path` (atomically).

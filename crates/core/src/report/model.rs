@@ -39,6 +39,10 @@ pub struct Row {
     /// QoS of an MQTT publish row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<u8>,
+    /// Of a step marked `expected_error`: the answers that were the errors
+    /// it provokes (they are not failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_errors: Option<u64>,
     /// Completed requests, including failures.
     pub requests: u64,
     /// Failed requests.
@@ -76,6 +80,7 @@ impl Row {
             name: name.to_string(),
             row,
             qos: None,
+            expected_errors: None,
             requests: s.requests,
             failures: s.failures,
             interrupted: s.interrupted,
@@ -156,6 +161,10 @@ pub struct HistoryEntry {
     pub timestamp: u64,
     /// Users alive.
     pub users: u64,
+    /// What the load shape asked for: users (closed model) or arrivals
+    /// per second (open model); the `Aggregated` row's `rps` is what was
+    /// achieved.
+    pub target: f64,
     /// Rows active in this second, then `Aggregated`.
     pub rows: Vec<HistoryRow>,
 }
@@ -198,6 +207,7 @@ impl HistoryEntry {
             elapsed_s: round3(point.elapsed.as_secs_f64()),
             timestamp: point.timestamp,
             users: point.users,
+            target: round3(point.target),
             rows,
         }
     }

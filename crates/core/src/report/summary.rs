@@ -133,6 +133,15 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
     if interrupted > 0 {
         let _ = writeln!(out, "\n {interrupted} requests were cut off by the end of the run (interrupted: not counted as failures)");
     }
+    for r in report.stats.iter() {
+        if let Some(n) = r.expected_errors {
+            let _ = writeln!(
+                out,
+                "\n {n} expected errors on {} {} (declared with expected_error: counted apart, not as failures)",
+                r.kind, r.name
+            );
+        }
+    }
     if !report.failures.is_empty() {
         let _ = writeln!(out, "\n Failures");
         let mut f = Table::new(&["# occurrences", "Type", "Name", "Error"], 0);
@@ -181,6 +190,14 @@ pub fn render(report: &Report, files: &[std::path::PathBuf]) -> String {
     }
     if let Some(b) = report.broker.as_ref().filter(|b| b.problem.is_none()) {
         super::broker::render(b, &mut out);
+    }
+    if let Some(m) = &report.monitor {
+        for line in m.summary_lines() {
+            let _ = writeln!(out, " Monitor      {line}");
+        }
+    }
+    for f in &report.faults {
+        super::recovery::render(f, &mut out);
     }
     let g = &report.generator;
     let _ = writeln!(

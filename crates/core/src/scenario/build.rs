@@ -16,6 +16,7 @@ use super::monitor;
 use super::mqtt::{self, MqttDefaults};
 use super::plan::{Plan, Task, UserType, Wait};
 use super::raw::{RawLoad, RawScenario, RawUser};
+use super::setup;
 use super::steps::{self, list_or_none, Scope};
 use super::values::{ThresholdEntry, WaitValue};
 use crate::metrics::{RowKind, StatTable};
@@ -210,6 +211,10 @@ pub fn build(
         let insecure = raw.insecure.unwrap_or(false);
         monitor::monitor_spec(m, cx.host.as_ref(), insecure, &mut cx.problems)
     });
+    let setup = setup::setup_steps(&raw.setup).unwrap_or_else(|problems| {
+        cx.problems.extend(problems);
+        Vec::new()
+    });
     if !cx.problems.is_empty() {
         let mut problems = cx.problems;
         problems.sort_by_key(|p| (p.loc.line, p.loc.column));
@@ -228,6 +233,7 @@ pub fn build(
         mqtt_sys: raw.monitor.is_some_and(|m| m.mqtt_sys),
         monitor,
         audit: cx.audit,
+        setup,
         user_types,
     })
 }

@@ -3,8 +3,9 @@
 
 use super::build::Ctx;
 use super::error::Loc;
-use super::plan::{LoadSpec, Stage, StageTarget};
+use super::plan::{LoadSpec, Quantity, ShapedLoad, Stage, StageTarget};
 use super::raw::RawLoad;
+use super::shape::Level;
 
 /// The `load:` section, or problems recorded in `cx`.
 pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
@@ -44,16 +45,54 @@ pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
             "give `users` (closed model) or `rate` (open model), not both",
         );
     }
-    if let Some(u) = raw.users.as_ref().filter(|u| u.value.0 == 0) {
-        zero(cx, Loc::of(u), "users must be at least 1");
-    }
-    for (field, what) in [(&raw.rate, "rate"), (&raw.spawn_rate, "spawn_rate")] {
-        if let Some(r) = field
-            .as_ref()
-            .filter(|r| r.value.0.is_nan() || r.value.0 <= 0.0)
-        {
-            zero(cx, Loc::of(r), &format!("{what} must be above 0"));
+    let mut shape = None;
+    let mut users = None;
+    let mut rate = None;
+    if let Some(u) = &raw.users {
+        match &u.value {
+            Level::Fixed(n) if n.0 == 0 => zero(cx, Loc::of(u), "users must be at least 1"),
+            Level::Fixed(n) => users = Some(n.0),
+            Level::Shaped(spec) => {
+                if spec.peak() < 1.0 {
+                    zero(cx, Loc::of(u), "a users shape must reach at least 1 user");
+                }
+                shape = Some(ShapedLoad {
+                    of: Quantity::Users,
+                    spec: spec.clone(),
+                });
+            }
         }
+    }
+    if let Some(r) = &raw.rate {
+        match &r.value {
+            Level::Fixed(v) if v.0.is_nan() || v.0 <= 0.0 => {
+                zero(cx, Loc::of(r), "rate must be above 0")
+            }
+            Level::Fixed(v) => rate = Some(v.0),
+            Level::Shaped(spec) => {
+                if spec.peak() <= 0.0 {
+                    zero(cx, Loc::of(r), "a rate shape must rise above 0");
+                }
+                shape = Some(ShapedLoad {
+                    of: Quantity::Rate,
+                    spec: spec.clone(),
+                });
+            }
+        }
+    }
+    if let (Some(_), Some(stages)) = (&shape, &raw.stages) {
+        zero(
+            cx,
+            Loc::of(stages),
+            "give a shape in `users`/`rate` or `stages`, not both",
+        );
+    }
+    if let Some(r) = raw
+        .spawn_rate
+        .as_ref()
+        .filter(|r| r.value.0.is_nan() || r.value.0 <= 0.0)
+    {
+        zero(cx, Loc::of(r), "spawn_rate must be above 0");
     }
     for (field, what) in [
         (&raw.max_users, "max_users"),
@@ -67,13 +106,33 @@ pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
         zero(cx, Loc::of(d), "run_time must be above 0");
     }
     LoadSpec {
-        users: raw.users.as_ref().map(|c| c.value.0),
+        users,
         spawn_rate: raw.spawn_rate.as_ref().map(|r| r.value.0),
         run_time: raw.run_time.as_ref().map(|d| d.value.0),
-        rate: raw.rate.as_ref().map(|r| r.value.0),
+        rate,
         max_users: raw.max_users.as_ref().map(|c| c.value.0),
         iterations: raw.iterations.as_ref().map(|c| c.value.0),
         stop_timeout: raw.stop_timeout.map(|d| d.0),
         stages,
+        shape,
+    }
+}
+
+/// Validates a `load:` section given outside a scenario (a suite's run).
+pub fn check_load(raw: &RawLoad) -> Result<LoadSpec, Vec<super::error::Problem>> {
+    let mut cx = Ctx {
+        compiler: crate::template::Compiler::new(),
+        stats: Default::default(),
+        host: None,
+        timeout: crate::protocols::DEFAULT_TIMEOUT,
+        default_headers: Default::default(),
+        problems: Vec::new(),
+        audit: false,
+    };
+    let spec = load_spec(&mut cx, raw);
+    if cx.problems.is_empty() {
+        Ok(spec)
+    } else {
+        Err(cx.problems)
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use minijinja::Value;
 
 use super::data::DataSource;
+use super::setup::SetupStep;
+use super::shape::{scale_duration, ShapeSpec};
 use crate::metrics::StatTable;
 use crate::protocols::http::{HttpStep, PollStep};
 use crate::protocols::mqtt::settings::Settings;
@@ -43,6 +45,8 @@ pub struct Plan {
     pub monitor: Option<crate::monitor::MonitorSpec>,
     /// Some subscription audits delivery: its listeners stay until the end.
     pub audit: bool,
+    /// What to do to the system under test before the load starts.
+    pub setup: Vec<SetupStep>,
 }
 
 impl Plan {
@@ -167,6 +171,53 @@ pub struct LoadSpec {
     pub stop_timeout: Option<Duration>,
     /// Ramps; all stages ramp the same quantity.
     pub stages: Vec<Stage>,
+    /// A sine, square, spike or custom shape of users or rate (instead of
+    /// `users`, `rate` and `stages`).
+    pub shape: Option<ShapedLoad>,
+}
+
+impl LoadSpec {
+    /// The same load with every time multiplied by `factor` (a suite's
+    /// `--scale`): run time, stages, shapes. Runs stay at least `floor`
+    /// long, and no time that was above zero drops below a tenth of it.
+    pub fn scaled(&self, factor: f64, floor: Duration) -> LoadSpec {
+        let tick = floor.mul_f64(0.1);
+        LoadSpec {
+            run_time: self.run_time.map(|d| scale_duration(d, factor, floor)),
+            stop_timeout: self.stop_timeout.map(|d| scale_duration(d, factor, tick)),
+            stages: self
+                .stages
+                .iter()
+                .map(|s| Stage {
+                    duration: scale_duration(s.duration, factor, tick),
+                    target: s.target,
+                })
+                .collect(),
+            shape: self.shape.as_ref().map(|s| ShapedLoad {
+                of: s.of,
+                spec: s.spec.scaled(factor, tick),
+            }),
+            ..self.clone()
+        }
+    }
+}
+
+/// A shape and what it shapes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapedLoad {
+    /// Users (closed model) or arrivals per second (open model).
+    pub of: Quantity,
+    /// How the target moves.
+    pub spec: ShapeSpec,
+}
+
+/// What a shape or a stage sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    /// Concurrent users (closed model).
+    Users,
+    /// Arrivals per second (open model).
+    Rate,
 }
 
 /// One stage of a ramp.

@@ -9,6 +9,8 @@ use serde_saphyr::Spanned;
 
 use super::monitor::RawMonitor;
 use super::raw_mqtt::{RawExpect, RawMqtt, RawPublish, RawSubscribe};
+use super::setup::RawSetup;
+use super::shape::Level;
 use super::values::{
     CountValue, DurationValue, OneOrMany, RateValue, StatusValue, ThresholdEntry, WaitValue,
 };
@@ -40,6 +42,9 @@ pub struct RawScenario {
     pub mqtt: Option<Spanned<RawMqtt>>,
     /// What to watch besides the load.
     pub monitor: Option<RawMonitor>,
+    /// What to do to the system under test before the load starts.
+    #[serde(default)]
+    pub setup: Vec<Spanned<RawSetup>>,
     /// The kinds of users.
     pub users: Vec<Spanned<RawUser>>,
 }
@@ -85,14 +90,14 @@ pub enum DataOrder {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
-    /// Closed model: concurrent users.
-    pub users: Option<Spanned<CountValue>>,
+    /// Closed model: concurrent users, a number or a shape.
+    pub users: Option<Spanned<Level<CountValue>>>,
     /// Users started per second.
     pub spawn_rate: Option<Spanned<RateValue>>,
     /// How long the run lasts.
     pub run_time: Option<Spanned<DurationValue>>,
-    /// Open model: iterations started per second.
-    pub rate: Option<Spanned<RateValue>>,
+    /// Open model: iterations started per second, a rate or a shape.
+    pub rate: Option<Spanned<Level<RateValue>>>,
     /// Open model: most users serving arrivals at once.
     pub max_users: Option<Spanned<CountValue>>,
     /// Stop after this many iterations in all.
@@ -204,6 +209,9 @@ pub struct RawHttp {
     pub timeout: Option<DurationValue>,
     /// Expected statuses.
     pub status: Option<Spanned<StatusValue>>,
+    /// The expected statuses are errors the test provokes on purpose (a
+    /// 400 for an invalid item): counted as expected errors, not failures.
+    pub expected_error: Option<Spanned<bool>>,
 }
 
 /// `check:` — conditions on the previous response.

@@ -284,6 +284,15 @@ fn http_step(cx: &mut Ctx, scope: &Scope, h: &RawHttp, loc: Loc) -> Option<HttpS
         .clone()
         .unwrap_or_else(|| request.display_target().to_string());
     let stat = cx.stats.intern(method.as_str(), &name, RowKind::Request);
+    if let Some(flag) = h.expected_error.as_ref().filter(|f| f.value) {
+        if h.status.is_none() {
+            cx.problem(
+                Loc::of(flag),
+                "expected_error: true needs `status` with the error statuses expected, e.g. status: 400",
+            );
+        }
+        cx.stats.set_expected_error(stat);
+    }
     Some(HttpStep {
         request,
         stat,

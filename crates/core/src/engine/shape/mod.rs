@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use crate::scenario::{Stage, StageTarget};
 
+mod waves;
+
+pub use waves::from_spec;
+
 /// A target over time.
 pub trait Shape: Send + Sync + Debug {
     /// The target (users, or arrivals per second) at `t` after the start.

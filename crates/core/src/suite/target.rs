@@ -1,0 +1,255 @@
+//! The managed target: a system under test that a suite starts before its
+//! runs, restarts, kills, pauses and stops — so that one command runs a
+//! whole campaign, and faults can be injected into a process cicada owns.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::control;
+use crate::monitor::TargetPid;
+
+/// How to start the target, with every placeholder expanded.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    /// Shell command (run with `sh -c "exec …"`, so the pid is the
+    /// target's own).
+    pub command: String,
+    /// URL that answers 2xx once the target is ready.
+    pub ready: Option<String>,
+    /// How long to wait for readiness.
+    pub ready_timeout: Duration,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Where its stdout and stderr go (appended across restarts).
+    pub log: PathBuf,
+}
+
+/// Why the target could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The command could not be spawned.
+    #[error("cannot start the target `{command}`: {source}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The log file could not be opened.
+    #[error("cannot write the target's log {}: {source}", path.display())]
+    Log {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It exited before it was ready.
+    #[error("the target `{command}` exited ({status}) before it was ready; its log {}:\n{tail}", log.display())]
+    Exited {
+        /// The command.
+        command: String,
+        /// How it exited.
+        status: String,
+        /// The log.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
+    },
+    /// It did not answer its readiness URL in time.
+    #[error("the target did not answer {url} with 2xx within {}s (last: {last}); its log {}:\n{tail}", timeout.as_secs(), log.display())]
+    NotReady {
+        /// The readiness URL.
+        url: String,
+        /// The time allowed.
+        timeout: Duration,
+        /// The last answer or error.
+        last: String,
+        /// The log.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
+    },
+}
+
+/// A running (or stopped) target process. Shared between the suite and a
+/// run's fault thread.
+#[derive(Debug)]
+pub struct ManagedTarget {
+    /// How to start it.
+    spec: TargetSpec,
+    /// The process, while it runs.
+    child: Mutex<Option<Child>>,
+    /// Its pid (0 while stopped), for monitors that follow it.
+    pid: TargetPid,
+}
+
+impl ManagedTarget {
+    /// Starts the target and waits until it is ready.
+    pub fn start(spec: TargetSpec) -> Result<ManagedTarget, TargetError> {
+        let target = ManagedTarget {
+            spec,
+            child: Mutex::new(None),
+            pid: TargetPid::new(),
+        };
+        target.launch()?;
+        Ok(target)
+    }
+
+    /// The pid while it runs: monitors read it every sample, so they follow
+    /// the target across restarts.
+    pub fn pid_cell(&self) -> TargetPid {
+        self.pid.clone()
+    }
+
+    /// Its pid now, if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid.get()
+    }
+
+    /// Starts the process (if it is not running) and waits until ready.
+    pub fn launch(&self) -> Result<(), TargetError> {
+        let mut child = self.lock();
+        if child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            return Ok(());
+        }
+        let log = |source| TargetError::Log {
+            path: self.spec.log.clone(),
+            source,
+        };
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.spec.log)
+            .map_err(log)?;
+        let err = out.try_clone().map_err(log)?;
+        let spawned = Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {}", self.spec.command))
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|source| TargetError::Spawn {
+                command: self.spec.command.clone(),
+                source,
+            })?;
+        self.pid.set(Some(spawned.id()));
+        *child = Some(spawned);
+        self.wait_ready(&mut child)
+    }
+
+    /// Polls the readiness URL every 100 ms until it answers 2xx.
+    fn wait_ready(&self, child: &mut MutexGuard<'_, Option<Child>>) -> Result<(), TargetError> {
+        let Some(url) = &self.spec.ready else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + self.spec.ready_timeout;
+        let mut last;
+        loop {
+            if let Some(c) = child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.pid.set(None);
+                    **child = None;
+                    return Err(TargetError::Exited {
+                        command: self.spec.command.clone(),
+                        status: status.to_string(),
+                        log: self.spec.log.clone(),
+                        tail: self.log_tail(),
+                    });
+                }
+            }
+            match control::blocking("GET", url, None, Duration::from_secs(1)) {
+                Ok(r) if r.ok() => return Ok(()),
+                Ok(r) => last = format!("status {}", r.status),
+                Err(e) => last = e.to_string(),
+            }
+            if Instant::now() >= deadline {
+                return Err(TargetError::NotReady {
+                    url: url.clone(),
+                    timeout: self.spec.ready_timeout,
+                    last,
+                    log: self.spec.log.clone(),
+                    tail: self.log_tail(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the process at once (SIGKILL) and reaps it.
+    pub fn kill(&self) {
+        let mut child = self.lock();
+        if let Some(mut c) = child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.pid.set(None);
+    }
+
+    /// Kills and starts it again.
+    pub fn restart(&self) -> Result<(), TargetError> {
+        self.kill();
+        self.launch()
+    }
+
+    /// Freezes it (SIGSTOP) for `length`, then lets it go on (SIGCONT).
+    pub fn pause(&self, length: Duration) {
+        let Some(pid) = self.pid() else { return };
+        signal(pid, libc::SIGSTOP);
+        std::thread::sleep(length);
+        signal(pid, libc::SIGCONT);
+    }
+
+    /// Asks it to stop (SIGTERM), kills it after 5 s.
+    pub fn stop(&self) {
+        let mut child = self.lock();
+        if let Some(mut c) = child.take() {
+            signal(c.id(), libc::SIGCONT);
+            signal(c.id(), libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.pid.set(None);
+    }
+
+    /// The last lines of its log, for errors.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.spec.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// The child slot; a poisoned lock is recovered (the slot is always
+    /// consistent).
+    fn lock(&self) -> MutexGuard<'_, Option<Child>> {
+        self.child.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for ManagedTarget {
+    /// A suite that fails half-way still leaves no target behind.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Sends `sig` to `pid`.
+fn signal(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) has no memory effects; a stale pid only fails.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
