@@ -8,6 +8,9 @@
 //! - [`jobs`]: the job server of seed 001, whose `POST /jobs` answers in
 //!   microseconds while the queue behind it grows without bound once jobs
 //!   arrive faster than the worker completes them.
+//! - [`queue`]: the priority push/pop queue of seed 002 on SQLite or
+//!   PostgreSQL, with leases and MQTT ingestion (seed 004), a simulated store
+//!   outage and an injectable delay for test campaigns.
 //! - [`addr`]: parsing of the listen addresses given on the command line.
 
 #![warn(missing_docs)]
@@ -15,3 +18,4 @@
 pub mod addr;
 pub mod broker;
 pub mod jobs;
+pub mod queue;
