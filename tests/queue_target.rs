@@ -2,7 +2,8 @@
 //! temp SQLite file (or PostgreSQL when `CICADA_TEST_POSTGRES` is set),
 //! driven over HTTP: the first line, push/pop order, validation, items kept
 //! across a kill and restart, concurrent clients, leases, the outage switch,
-//! MQTT ingestion from the embedded broker, and refused settings. Waits are
+//! MQTT ingestion (the embedded broker; Mosquitto for a shared subscription
+//! and a broker restart), and refused settings. Waits are
 //! bounded polls; no timing is asserted.
 
 mod common;
@@ -13,7 +14,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::mqtt::EmbeddedBroker;
+use common::mqtt::{EmbeddedBroker, Mosquitto};
 use common::{cicada, code, dead_port, no_panic, run, text, Scratch};
 use serde_json::{json, Value};
 
@@ -285,14 +286,29 @@ fn mqtt_messages_are_ingested_into_the_queue_named_by_the_topic() {
         .next()
         .and_then(|p| p.parse().ok())
         .expect("broker port");
-    let mut options = rumqttc::MqttOptions::new("queue-e2e-publisher", "127.0.0.1", port);
+    publish(port, "queues/q7/push", 0..N);
+
+    t.wait_for("/ingest/stats", |s| s["ingested"] == N);
+    let seen = drain(&t, "q7");
+    let unique: HashSet<u64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "each message stored once");
+    assert_eq!(unique, (0..N as u64).collect(), "every message arrived");
+}
+
+/// Publishes `{"item": {"n": n}, "priority": n % 10}` for every `n` at
+/// QoS 1 to `topic`, returning once the broker acknowledged them all.
+fn publish(port: u16, topic: &str, numbers: std::ops::Range<usize>) {
+    let id = format!("queue-e2e-publisher-{}", numbers.start);
+    let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(30));
-    let (client, mut connection) = rumqttc::Client::new(options, N + 10);
+    let total = numbers.len();
+    let (client, mut connection) = rumqttc::Client::new(options, total + 10);
+    let topic = topic.to_string();
     let publisher = std::thread::spawn(move || {
-        for n in 0..N {
+        for n in numbers {
             let payload = json!({"item": {"n": n}, "priority": n % 10}).to_string();
             client
-                .publish("queues/q7/push", rumqttc::QoS::AtLeastOnce, false, payload)
+                .publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, payload)
                 .expect("queued");
         }
         client
@@ -304,26 +320,87 @@ fn mqtt_messages_are_ingested_into_the_queue_named_by_the_topic() {
         {
             acked += 1;
         }
-        if acked == N {
+        if acked == total {
             break;
         }
     }
     drop(publisher.join().expect("publisher"));
+}
 
-    t.wait_for("/ingest/stats", |s| s["ingested"] == N);
+/// Pops every item of `queue` and returns their `n`s.
+fn drain(t: &QueueTarget, queue: &str) -> Vec<u64> {
     let mut seen = Vec::new();
     loop {
-        let (_, popped) = t.call("POST", "/queues/q7/pop?depth=100", "");
+        let (_, popped) = t.call("POST", &format!("/queues/{queue}/pop?depth=100"), "");
         let batch = items(&popped);
         if batch.is_empty() {
-            break;
+            return seen;
         }
         seen.extend(batch.iter().map(|i| i["item"]["n"].as_u64().expect("n")));
-        assert!(seen.len() <= N, "more items than messages");
     }
+}
+
+#[test]
+fn a_shared_subscription_splits_the_stream_and_survives_a_broker_restart() {
+    let Some(mut mosquitto) = Mosquitto::start("") else {
+        return;
+    };
+    let args = [
+        "--database",
+        "sqlite::memory:",
+        "--mqtt",
+        &mosquitto.url(),
+        "--ingest-group",
+        "workers",
+    ];
+    let targets = [QueueTarget::start(&args), QueueTarget::start(&args)];
+    for t in &targets {
+        assert!(
+            t.first_line.contains("$share/workers/queues/+/push"),
+            "{}",
+            t.first_line
+        );
+        t.wait_for("/ingest/stats", |s| s["connected"] == true);
+    }
+    publish(mosquitto.port, "queues/jobs/push", 0..100);
+    let ingested = |t: &QueueTarget| {
+        t.call("GET", "/ingest/stats", "").1["ingested"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while targets.iter().map(ingested).sum::<u64>() < 100 {
+        assert!(Instant::now() < deadline, "not everything was ingested");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        targets.iter().all(|t| ingested(t) > 0),
+        "each group member took a share"
+    );
+
+    mosquitto.restart(Duration::from_millis(200));
+    for t in &targets {
+        t.wait_for("/ingest/stats", |s| {
+            s["connects"].as_u64() >= Some(2) && s["connected"] == true
+        });
+    }
+    publish(mosquitto.port, "queues/jobs/push", 100..200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while targets.iter().map(ingested).sum::<u64>() < 200 {
+        assert!(
+            Instant::now() < deadline,
+            "not everything was ingested after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let seen: Vec<u64> = targets.iter().flat_map(|t| drain(t, "jobs")).collect();
     let unique: HashSet<u64> = seen.iter().copied().collect();
-    assert_eq!(unique.len(), seen.len(), "each message stored once");
-    assert_eq!(unique, (0..N as u64).collect(), "every message arrived");
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "each message went to one member once"
+    );
+    assert_eq!(unique, (0..200).collect(), "every message arrived");
 }
 
 #[test]

@@ -58,7 +58,7 @@ Endpoints (errors are JSON: 400 {\"error\", \"field\"}, 503 {\"error\"} while th
   GET    /queues/{id}/stats             → {\"queue\", \"depth\", \"by_priority\": {\"0\": n, …}, \"leased\"}
   DELETE /queues/{id}                   → {\"queue\", \"deleted\": n}
   GET    /health                        → 200 {\"status\": \"ok\"}, 503 when the store does not answer
-  GET    /ingest/stats                  → MQTT ingestion: received, ingested, rejected, connected
+  GET    /ingest/stats                  → MQTT ingestion: connected, connects, received, ingested, rejected
   POST   /admin/outage?for=5s           (--admin) the store is unavailable for that long
   POST   /admin/reset                   (--admin) empties every queue
 

@@ -138,6 +138,8 @@ pub struct IngestCounters {
     rejected: AtomicU64,
     /// Whether the broker connection is up and the subscription acknowledged.
     connected: AtomicBool,
+    /// Subscriptions acknowledged: 1, plus one per reconnection.
+    connects: AtomicU64,
 }
 
 /// Body of `GET /ingest/stats`.
@@ -150,6 +152,9 @@ pub struct IngestStats {
     /// Whether the broker connection is up and the subscription
     /// acknowledged (messages published from then on are ingested).
     pub connected: bool,
+    /// Subscriptions acknowledged: 1 after the first connection, one more
+    /// after each reconnection.
+    pub connects: u64,
     /// Messages received (redeliveries included).
     pub received: u64,
     /// Messages stored and acknowledged.
@@ -165,6 +170,7 @@ impl IngestCounters {
             enabled: config.is_some(),
             subscription: config.map(IngestConfig::subscription),
             connected: self.connected.load(Ordering::Relaxed),
+            connects: self.connects.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
             ingested: self.ingested.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
@@ -225,6 +231,7 @@ async fn poll(
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 counters.connected.store(true, Ordering::Relaxed);
+                counters.connects.fetch_add(1, Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 counters.received.fetch_add(1, Ordering::Relaxed);

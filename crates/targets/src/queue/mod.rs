@@ -20,7 +20,7 @@
 //! | `GET /queues/{id}/stats`            | 200 `{"queue", "depth", "by_priority": {"0": n, …}, "leased"}` |
 //! | `DELETE /queues/{id}`               | 200 `{"queue", "deleted": n}`                               |
 //! | `GET /health`                       | 200 `{"status": "ok", "store"}`; 503 `{"status": "unavailable", "error"}` |
-//! | `GET /ingest/stats`                 | 200 `{"enabled", "subscription", "connected", "received", "ingested", "rejected"}` |
+//! | `GET /ingest/stats`                 | 200 `{"enabled", "subscription", "connected", "connects", "received", "ingested", "rejected"}` |
 //! | `POST /admin/outage?for=5s`         | `--admin` only: 200 `{"outage_ms": n}`; store-backed routes answer 503 meanwhile |
 //! | `POST /admin/reset`                 | `--admin` only: 200 `{"deleted": n}`                        |
 //!
