@@ -38,7 +38,8 @@ pub fn router(state: QueueState) -> Router {
         .route("/queues/{id}/stats", get(stats))
         .route("/leases/{id}/ack", post(ack))
         .route("/health", get(health))
-        .route("/ingest/stats", get(ingest_stats));
+        .route("/ingest/stats", get(ingest_stats))
+        .route("/counters", get(counters));
     if state.config().admin {
         router = router
             .route("/admin/outage", post(outage))
@@ -276,6 +277,11 @@ async fn health(State(state): State<QueueState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// `GET /counters`: items delivered and consumed over every queue.
+async fn counters(State(state): State<QueueState>) -> Response {
+    Json(state.store().counters()).into_response()
 }
 
 /// `GET /ingest/stats`: the MQTT ingestion counters.

@@ -79,6 +79,30 @@ pub struct Store {
     table: String,
     /// The simulated outage, if any.
     outage: OutageSwitch,
+    /// Items handed out and taken for good since the start (or the last
+    /// reset): what a delivery audit compares with what was sent.
+    counters: Counters,
+}
+
+/// Delivery totals over every queue, since the start or the last reset.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Items handed out by pop or lease (an item leased again after its
+    /// lease expired counts again).
+    delivered: std::sync::atomic::AtomicU64,
+    /// Items taken for good: popped, or acked within their lease.
+    consumed: std::sync::atomic::AtomicU64,
+}
+
+/// `GET /counters`: delivered and consumed items over every queue since
+/// the start (or the last reset). `delivered − consumed − leased` items
+/// were handed out more than once (a consumer's lease expired).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliveryCounters {
+    /// Items handed out by pop or lease.
+    pub delivered: u64,
+    /// Items popped or acked.
+    pub consumed: u64,
 }
 
 impl Store {
@@ -96,6 +120,7 @@ impl Store {
             sql: Statements::new(dialect, table),
             table: table.to_string(),
             outage: OutageSwitch::new(),
+            counters: Counters::default(),
         };
         for statement in &store.sql.schema {
             with_pool!(&store.pool, p => sqlx::query(statement).execute(p).await.map(drop))
@@ -196,7 +221,24 @@ impl Store {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         items.sort_by_key(|i| (i.priority, i.id));
+        self.count(items.len() as u64, items.len() as u64);
         Ok(items)
+    }
+
+    /// Adds to the delivery totals.
+    fn count(&self, delivered: u64, consumed: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters.delivered.fetch_add(delivered, Relaxed);
+        self.counters.consumed.fetch_add(consumed, Relaxed);
+    }
+
+    /// The delivery totals.
+    pub fn counters(&self) -> DeliveryCounters {
+        use std::sync::atomic::Ordering::Relaxed;
+        DeliveryCounters {
+            delivered: self.counters.delivered.load(Relaxed),
+            consumed: self.counters.consumed.load(Relaxed),
+        }
     }
 
     /// Leases up to `depth` available items of `queue` until `now_ms + ttl`:
@@ -230,6 +272,7 @@ impl Store {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         items.sort_by_key(|i| (i.priority, i.id));
+        self.count(items.len() as u64, 0);
         Ok(Leased {
             id: (!items.is_empty()).then_some(id),
             items,
@@ -246,6 +289,7 @@ impl Store {
             .execute(p)
             .await?
             .rows_affected());
+        self.count(0, done);
         Ok(done)
     }
 
@@ -310,6 +354,9 @@ impl Store {
             .execute(p)
             .await?
             .rows_affected());
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters.delivered.store(0, Relaxed);
+        self.counters.consumed.store(0, Relaxed);
         Ok(gone)
     }
 
