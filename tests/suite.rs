@@ -204,3 +204,37 @@ fn a_target_slowed_by_20ms_is_a_regression_for_compare_and_for_a_baseline() {
     assert_eq!(code(&again), 1, "{stdout}\n{stderr}");
     assert!(s.path("again").join("compare.md").is_file());
 }
+
+#[test]
+fn mqtt_jobs_into_the_queue_lose_nothing_when_a_consumer_dies_holding_a_lease() {
+    let s = Scratch::new();
+    let out = s.path("out");
+    let ran = suite(&[
+        suites().join("mqtt-queue.yaml").to_str().expect("utf-8"),
+        "--scale",
+        "0.5",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--headless",
+    ]);
+    no_panic(&ran);
+    let (stdout, stderr) = text(&ran);
+    assert_eq!(code(&ran), 0, "{stdout}\n{stderr}");
+    let summary = json(&out.join("summary.json"));
+    let audit = &run_of(&summary, "MQ1")["audit"];
+    let published = audit["published"].as_u64().expect("published");
+    assert!(published > 100, "{audit}");
+    assert_eq!(audit["lost"], 0, "{audit}");
+    assert_eq!(
+        audit["ingested"], published,
+        "every acked job stored once: {audit}"
+    );
+    let accounted = ["consumed", "remaining", "leased"]
+        .iter()
+        .map(|k| audit[*k].as_u64().expect("count"))
+        .sum::<u64>();
+    assert_eq!(accounted, published, "{audit}");
+    // The dead consumer's 100 jobs were handed out again.
+    assert!(audit["duplicated"].as_u64().expect("n") >= 100, "{audit}");
+    assert!(stdout.contains("0 lost"), "{stdout}");
+}

@@ -11,7 +11,8 @@ use cicada_core::report::compare::{self, parse_fraction, Rules};
 use cicada_core::report::{rfc3339, write_atomic};
 use cicada_core::scenario::{self, Plan};
 use cicada_core::suite::fault::{Fault, FaultContext};
-use cicada_core::suite::spec::{self, Placeholders, RunSpec, Suite};
+use cicada_core::suite::queue_audit;
+use cicada_core::suite::spec::{self, Placeholders, RunSpec, Suite, TargetDef};
 use cicada_core::suite::summary::{RunSummary, RunVerdict, SuiteSummary};
 use cicada_core::suite::target::{ManagedTarget, TargetSpec};
 use clap::Args;
@@ -88,8 +89,8 @@ pub fn run(args: SuiteArgs) -> Result<Exit, Failure> {
     let values = Placeholders {
         cicada: std::env::current_exe()
             .map_or_else(|_| "cicada".into(), |p| p.display().to_string()),
-        port: free_port().map_err(could_not_run)?,
         out: out.display().to_string(),
+        free_port,
     };
     let suite = spec::load(&args.file, &values).map_err(bad_input)?;
     let runs = selected(&suite, &args.only)?;
@@ -100,20 +101,11 @@ pub fn run(args: SuiteArgs) -> Result<Exit, Failure> {
             .map_err(|e| bad_input(anyhow!("run {}: {e}", r.id)))?;
         plans.push(plan);
     }
-    let target = match &suite.target {
-        Some(t) => {
-            eprintln!("cicada: suite: starting the target: {}", t.command);
-            let spec = TargetSpec {
-                command: t.command.clone(),
-                ready: t.ready.clone(),
-                ready_timeout: t.ready_timeout,
-                env: t.env.clone(),
-                log: out.join("target.log"),
-            };
-            Some(Arc::new(ManagedTarget::start(spec).map_err(could_not_run)?))
-        }
-        None => None,
-    };
+    let mut services = Vec::new();
+    for s in &suite.services {
+        services.push(start(s, &out)?);
+    }
+    let target = suite.target.as_ref().map(|t| start(t, &out)).transpose()?;
     let mut summaries = Vec::new();
     for (r, plan) in runs.iter().zip(plans) {
         eprintln!("\ncicada: suite: run {} — {}", r.id, r.title);
@@ -126,6 +118,9 @@ pub fn run(args: SuiteArgs) -> Result<Exit, Failure> {
     }
     if let Some(t) = &target {
         t.stop();
+    }
+    for s in services.iter().rev() {
+        s.stop();
     }
     let summary = SuiteSummary::new(&suite.name, &suite.file, started, args.scale, summaries);
     print!("{}", summary.render());
@@ -227,10 +222,12 @@ fn one_run(
     ) {
         Ok(report) => {
             let stopped = report.load.stopped_by == StopReason::Interrupted;
-            (
-                RunSummary::of(&r.id, &r.title, &report, format!("{}.json", r.id)),
-                stopped,
-            )
+            let mut line = RunSummary::of(&r.id, &r.title, &report, format!("{}.json", r.id));
+            if let Some(spec) = &r.audit_queue {
+                let host = report.host.clone().unwrap_or_default();
+                line = line.with_audit(queue_audit::audit(spec, &report, &host));
+            }
+            (line, stopped)
         }
         Err(f) => error(f.error),
     }
@@ -273,8 +270,25 @@ fn against_baseline(
     Ok(comparison.regressed)
 }
 
-/// A free loopback port for the managed target (`{port}`).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
+/// Starts the target or a service; its output goes to `NAME.log`.
+fn start(t: &TargetDef, out: &Path) -> Result<Arc<ManagedTarget>, Failure> {
+    eprintln!("cicada: suite: starting {}: {}", t.name, t.command);
+    let spec = TargetSpec {
+        command: t.command.clone(),
+        ready: t.ready.clone(),
+        ready_timeout: t.ready_timeout,
+        env: t.env.clone(),
+        log: out.join(format!("{}.log", t.name)),
+    };
+    ManagedTarget::start(spec)
+        .map(Arc::new)
+        .with_context(|| format!("starting {}", t.name))
+        .map_err(could_not_run)
+}
+
+/// A free loopback port for `{port}` and `{port:NAME}`.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

@@ -51,6 +51,9 @@ pub struct Overrides {
     pub vars: BTreeMap<String, serde_json::Value>,
     /// New weights for user types, by name; 0 leaves the type out.
     pub weights: BTreeMap<String, u32>,
+    /// A broker for the scenario's `mqtt: { broker: … }` (a suite starts
+    /// its own on a free port).
+    pub broker: Option<String>,
 }
 
 /// Like [`load`], with `overrides` applied; a variable or user type the
@@ -126,6 +129,15 @@ fn apply(raw: &mut raw::RawScenario, overrides: &Overrides) -> Result<(), Vec<Pr
                 message: format!(
                     "the suite weighs user type `{name}`, which this scenario does not have"
                 ),
+            }),
+        }
+    }
+    if let Some(url) = &overrides.broker {
+        match raw.mqtt.as_mut().and_then(|m| m.value.broker.as_mut()) {
+            Some(b) => b.value = url.clone(),
+            None => problems.push(Problem {
+                loc: top,
+                message: "the suite sets the MQTT broker, but this scenario's `mqtt:` section names no `broker:` to replace".into(),
             }),
         }
     }

@@ -7,6 +7,7 @@
 //! result table.
 
 pub mod fault;
+pub mod queue_audit;
 pub mod raw;
 pub mod spec;
 pub mod summary;

@@ -14,10 +14,17 @@ use crate::scenario::{DurationValue, RawLoad, RawMonitor, RawSetup};
 pub struct RawSuite {
     /// Shown in the summary.
     pub name: Option<String>,
+    /// Processes the target needs (a broker), started first, kept up for
+    /// the whole suite.
+    #[serde(default)]
+    pub services: Vec<Spanned<RawTarget>>,
     /// A system under test the suite starts, restarts and stops itself.
     pub target: Option<Spanned<RawTarget>>,
     /// Base URL of the runs (may use `{port}`); overrides the scenarios'.
     pub host: Option<Spanned<String>>,
+    /// MQTT broker of the runs (`mqtt://127.0.0.1:{port:broker}`); replaces
+    /// the scenarios' `mqtt: { broker: … }`.
+    pub broker: Option<Spanned<String>>,
     /// Thresholds of every run that gives none of its own.
     #[serde(default)]
     pub thresholds: Vec<Spanned<String>>,
@@ -33,9 +40,12 @@ pub struct RawSuite {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
+    /// Name in messages and log files (services).
+    pub name: Option<String>,
     /// Shell command; `{cicada}`, `{port}` and `{out}` are expanded.
     pub command: Spanned<String>,
-    /// URL (or path under the host) that answers 2xx once it is ready.
+    /// URL (or path under the host) that answers 2xx once it is ready, or
+    /// `tcp://HOST:PORT` that accepts connections.
     pub ready: Option<Spanned<String>>,
     /// How long to wait for readiness.
     pub ready_timeout: Option<DurationValue>,
@@ -72,6 +82,19 @@ pub struct RawRun {
     pub thresholds: Option<Vec<Spanned<String>>>,
     /// Replaces the suite's monitors.
     pub monitor: Option<RawMonitor>,
+    /// Checks after the run that no job sent over MQTT into the queue
+    /// target was lost.
+    pub audit_queue: Option<RawQueueAudit>,
+}
+
+/// `audit_queue:` — which queue, and which publish rows counted the jobs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueueAudit {
+    /// The queue id.
+    pub queue: String,
+    /// Prefix of the MQTT publish rows that sent the jobs.
+    pub published: String,
 }
 
 /// One timed action: `at` and exactly one of the actions.

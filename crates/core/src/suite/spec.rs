@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::fault::{Action, Fault};
-use super::raw::{RawFault, RawRun, RawSuite};
+use super::queue_audit::QueueAuditSpec;
+use super::raw::{RawFault, RawRun, RawSuite, RawTarget};
 use crate::monitor::MonitorSpec;
 use crate::report::{threshold, Threshold};
 use crate::scenario::{
@@ -22,18 +23,30 @@ use crate::scenario::{
 pub struct Placeholders {
     /// `{cicada}`: the running cicada binary.
     pub cicada: String,
-    /// `{port}`: a free loopback port picked for the managed target.
-    pub port: u16,
     /// `{out}`: the suite's output directory.
     pub out: String,
+    /// Picks a free loopback port for `{port}` and each `{port:NAME}`.
+    pub free_port: fn() -> std::io::Result<u16>,
 }
 
 impl Placeholders {
-    /// `text` with every placeholder replaced.
-    pub fn expand(&self, text: &str) -> String {
-        text.replace("{cicada}", &self.cicada)
-            .replace("{port}", &self.port.to_string())
-            .replace("{out}", &self.out)
+    /// `text` with every placeholder replaced: `{port}` and `{port:NAME}`
+    /// each get a free port of their own, the same wherever they repeat.
+    pub fn expand(&self, text: &str) -> std::io::Result<String> {
+        let mut out = text
+            .replace("{cicada}", &self.cicada)
+            .replace("{out}", &self.out);
+        while let Some(start) = out.find("{port") {
+            let Some(len) = out[start..].find('}') else {
+                break;
+            };
+            let key = out[start..start + len + 1].to_string();
+            if key != "{port}" && !key.starts_with("{port:") {
+                break;
+            }
+            out = out.replace(&key, &(self.free_port)()?.to_string());
+        }
+        Ok(out)
     }
 }
 
@@ -44,6 +57,9 @@ pub struct Suite {
     pub file: String,
     /// Its name (the file's stem unless it says).
     pub name: String,
+    /// Processes started before the target and kept up for the whole
+    /// suite (a broker the target ingests from), in order.
+    pub services: Vec<TargetDef>,
     /// The managed target, if any.
     pub target: Option<TargetDef>,
     /// Base URL of every run, if given.
@@ -54,9 +70,11 @@ pub struct Suite {
     pub runs: Vec<RunSpec>,
 }
 
-/// The managed target as configured (placeholders expanded).
+/// The managed target (or a service) as configured (placeholders expanded).
 #[derive(Clone, Debug)]
 pub struct TargetDef {
+    /// Its name (`target`, or the service's).
+    pub name: String,
     /// Shell command.
     pub command: String,
     /// Readiness URL.
@@ -88,6 +106,8 @@ pub struct RunSpec {
     pub thresholds: Vec<Threshold>,
     /// What to watch (the run's, else the suite's).
     pub monitor: Option<MonitorSpec>,
+    /// The delivery audit of a queue fed over MQTT.
+    pub audit_queue: Option<QueueAuditSpec>,
 }
 
 /// Why a suite cannot run.
@@ -113,7 +133,10 @@ pub fn load(path: &Path, values: &Placeholders) -> Result<Suite, SuiteError> {
         file: file.clone(),
         source,
     })?;
-    let text = values.expand(&text);
+    let text = values.expand(&text).map_err(|source| SuiteError::Read {
+        file: file.clone(),
+        source,
+    })?;
     let invalid = |problems: Vec<Problem>| {
         SuiteError::Invalid(ScenarioError::Invalid {
             file: file.clone(),
@@ -136,30 +159,15 @@ pub fn load(path: &Path, values: &Placeholders) -> Result<Suite, SuiteError> {
 /// Checks `raw`, recording problems.
 fn check(raw: RawSuite, file: &str, dir: &Path, problems: &mut Vec<Problem>) -> Suite {
     let host = raw.host.as_ref().map(|h| h.value.clone());
-    let target = raw.target.as_ref().map(|t| {
-        let ready = t.value.ready.as_ref().map(|r| {
-            if r.value.starts_with('/') {
-                match &host {
-                    Some(h) => format!("{}{}", h.trim_end_matches('/'), r.value),
-                    None => {
-                        problems.push(at(r, "`ready` is a path but the suite has no `host:`"));
-                        r.value.clone()
-                    }
-                }
-            } else {
-                r.value.clone()
-            }
-        });
-        TargetDef {
-            command: t.value.command.value.clone(),
-            ready,
-            ready_timeout: t
-                .value
-                .ready_timeout
-                .map_or(Duration::from_secs(30), |d| d.0),
-            env: t.value.env.clone().into_iter().collect(),
-        }
-    });
+    let services = raw
+        .services
+        .iter()
+        .map(|t| target_def(t, host.as_deref(), problems))
+        .collect();
+    let target = raw
+        .target
+        .as_ref()
+        .map(|t| target_def(t, host.as_deref(), problems));
     let thresholds = thresholds(&raw.thresholds, problems);
     let monitor = raw.monitor.as_ref().and_then(|m| {
         build_monitor(m, host.as_deref(), false).unwrap_or_else(|p| {
@@ -178,7 +186,7 @@ fn check(raw: RawSuite, file: &str, dir: &Path, problems: &mut Vec<Problem>) -> 
                     format!("run id `{}` is used twice", r.value.id.value),
                 ));
             }
-            run(
+            let mut spec = run(
                 r,
                 dir,
                 host.as_deref(),
@@ -186,7 +194,9 @@ fn check(raw: RawSuite, file: &str, dir: &Path, problems: &mut Vec<Problem>) -> 
                 &monitor,
                 target.is_some(),
                 problems,
-            )
+            );
+            spec.overrides.broker = raw.broker.as_ref().map(|b| b.value.clone());
+            spec
         })
         .collect();
     if raw.runs.is_empty() {
@@ -203,10 +213,41 @@ fn check(raw: RawSuite, file: &str, dir: &Path, problems: &mut Vec<Problem>) -> 
     Suite {
         file: file.to_string(),
         name,
+        services,
         target,
         host,
         baseline: raw.baseline.map(|b| dir.join(b.value)),
         runs,
+    }
+}
+
+/// Checks the target or a service.
+fn target_def(
+    t: &Spanned<RawTarget>,
+    host: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> TargetDef {
+    let ready = t.value.ready.as_ref().map(|r| {
+        if !r.value.starts_with('/') {
+            return r.value.clone();
+        }
+        match host {
+            Some(h) => format!("{}{}", h.trim_end_matches('/'), r.value),
+            None => {
+                problems.push(at(r, "`ready` is a path but the suite has no `host:`"));
+                r.value.clone()
+            }
+        }
+    });
+    TargetDef {
+        name: t.value.name.clone().unwrap_or_else(|| "target".into()),
+        command: t.value.command.value.clone(),
+        ready,
+        ready_timeout: t
+            .value
+            .ready_timeout
+            .map_or(Duration::from_secs(30), |d| d.0),
+        env: t.value.env.clone().into_iter().collect(),
     }
 }
 
@@ -278,12 +319,17 @@ fn run(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.value))
                 .collect(),
+            broker: None,
         },
         load,
         setup,
         faults,
         thresholds,
         monitor,
+        audit_queue: r.audit_queue.as_ref().map(|a| QueueAuditSpec {
+            queue: a.queue.clone(),
+            published: a.published.clone(),
+        }),
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::queue_audit::QueueAudit;
 use crate::report::{clip, Report, Table, Verdict};
 use crate::units::format_ms;
 
@@ -76,6 +77,9 @@ pub struct RunSummary {
     pub duration_s: f64,
     /// The run's JSON report, relative to the summary.
     pub report: String,
+    /// The delivery audit of a queue fed over MQTT, when the run has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<QueueAudit>,
 }
 
 impl RunSummary {
@@ -128,7 +132,26 @@ impl RunSummary {
             first_success_s: last.and_then(|f| f.first_success_s),
             duration_s: report.duration_s,
             report: path,
+            audit: None,
         }
+    }
+
+    /// Adds the queue audit: a lost job fails the run.
+    pub fn with_audit(mut self, audit: Result<QueueAudit, String>) -> RunSummary {
+        match audit {
+            Ok(a) => {
+                if a.lost > 0 {
+                    self.verdict = RunVerdict::Fail;
+                    self.reasons.push(format!("{} jobs lost", a.lost));
+                }
+                self.audit = Some(a);
+            }
+            Err(e) => {
+                self.verdict = RunVerdict::Error;
+                self.reasons.push(format!("queue audit: {e}"));
+            }
+        }
+        self
     }
 
     /// The line of a run that could not run.
@@ -150,6 +173,7 @@ impl RunSummary {
             first_success_s: None,
             duration_s: 0.0,
             report: String::new(),
+            audit: None,
         }
     }
 }
@@ -214,6 +238,15 @@ impl SuiteSummary {
         );
         t.render(&mut out);
         self.reasons(&mut out, "");
+        for r in &self.runs {
+            if let Some(a) = &r.audit {
+                let _ = writeln!(
+                    out,
+                    "\n {} queue audit: {} jobs published, {} consumed, {} still queued, {} leased: {} lost, {} duplicated (handed out again after a lease expired, or stored twice)",
+                    r.id, a.published, a.consumed, a.remaining, a.leased, a.lost, a.duplicated
+                );
+            }
+        }
         let passed = self
             .runs
             .iter()

@@ -17,7 +17,8 @@ pub struct TargetSpec {
     /// Shell command (run with `sh -c "exec …"`, so the pid is the
     /// target's own).
     pub command: String,
-    /// URL that answers 2xx once the target is ready.
+    /// URL that answers 2xx once the target is ready, or `tcp://HOST:PORT`
+    /// that accepts a connection (a broker).
     pub ready: Option<String>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
@@ -165,10 +166,9 @@ impl ManagedTarget {
                     });
                 }
             }
-            match control::blocking("GET", url, None, Duration::from_secs(1)) {
-                Ok(r) if r.ok() => return Ok(()),
-                Ok(r) => last = format!("status {}", r.status),
-                Err(e) => last = e.to_string(),
+            match probe(url) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
             }
             if Instant::now() >= deadline {
                 return Err(TargetError::NotReady {
@@ -241,6 +241,24 @@ impl Drop for ManagedTarget {
     /// A suite that fails half-way still leaves no target behind.
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// One readiness check: a 2xx for an HTTP URL, an accepted connection for
+/// `tcp://HOST:PORT`.
+fn probe(url: &str) -> Result<(), String> {
+    if let Some(addr) = url.strip_prefix("tcp://") {
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|e| format!("{url}: not HOST:PORT ({e})"))?;
+        return std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))
+            .map(drop)
+            .map_err(|e| e.to_string());
+    }
+    match control::blocking("GET", url, None, Duration::from_secs(1)) {
+        Ok(r) if r.ok() => Ok(()),
+        Ok(r) => Err(format!("status {}", r.status)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
