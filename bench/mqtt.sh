@@ -12,11 +12,14 @@
 # every 10 s) on one thread, and the same scenario with one device, to get
 # memory per connection.
 #
-# Prints publishes/s (each tool's own count, and Mosquitto's count of PUBLISH
-# packets received), failures, µs of CPU per publish (user+sys from
-# /usr/bin/time over the tool's own count), peak RSS, the ratios Locust/cicada,
-# and the fleet's connections, failures and KB per connection. Exits 1 when a
-# check fails (a cicada publish failed, the fleet did not connect, ...).
+# Prints publishes/s (each tool's own count), failures, µs of CPU per publish
+# (user+sys from /usr/bin/time over the tool's own count), peak RSS, what
+# Mosquitto itself received ($SYS) as a share of the tool's count, the ratios
+# Locust/cicada, and the fleet's connections, failures and KB per connection.
+# The machine has 2 cores and nothing else may run on them: each run waits for
+# a quiet second first, and the CPU that other processes took during a run is
+# reported. Exits 1 when a check fails (a cicada publish failed, the fleet did
+# not connect, ...).
 #
 #   bench/mqtt.sh                          # 2 rounds of 10 s, then a 45 s fleet
 #   ROUNDS=3 DURATION=20s bench/mqtt.sh
@@ -29,6 +32,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 FLEET_USERS=${FLEET_USERS:-15000}
 FLEET_RUN_TIME=${FLEET_RUN_TIME:-45s}
+QUIET_WAIT=${QUIET_WAIT:-60}
 # Locust and paho-mqtt go into a venv outside the work tree, kept between runs;
 # the versions are pinned so that figures from different days compare.
 CACHE=${CICADA_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cicada-bench}
@@ -163,6 +167,20 @@ busy() {
         "$(awk '{print $14 + $15}' "/proc/$(cat "$WORK/mosquitto.pid")/stat")"
 }
 
+# Waits (at most QUIET_WAIT s) for a second in which the two cores were busy
+# less than a fifth of one core outside Mosquitto: a build or a test suite
+# running next to the benchmark would be measured too.
+quiet() {
+    local b0 m0 b1 m1 t
+    for t in $(seq "$QUIET_WAIT"); do
+        read -r b0 m0 < <(busy)
+        sleep 1
+        read -r b1 m1 < <(busy)
+        [ $((b1 - b0 - (m1 - m0))) -lt $(($(getconf CLK_TCK) / 5)) ] && return
+    done
+    echo "the machine was not quiet for $QUIET_WAIT s before a run; measured anyway" | tee -a "$WORK/notes.txt" >&2
+}
+
 # measure NAME LIMIT_S OK_EXIT CMD... -> "user sys maxrss_kb" in $WORK/NAME.time,
 # and in $WORK/NAME.other the CPU seconds that neither the tool nor Mosquitto
 # used on the two cores meanwhile (other processes, interrupts): with 2 cores,
@@ -172,6 +190,7 @@ busy() {
 # reports).
 measure() {
     local name=$1 limit=$2 ok=$3 rc=0 b0 m0 b1 m1; shift 3
+    quiet
     read -r b0 m0 < <(busy)
     /usr/bin/time -f "%U %S %M" -o "$WORK/$name.time" \
         timeout -k 5 "$limit" taskset -c 1 "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || rc=$?
@@ -265,12 +284,12 @@ wait "$(cat "$WORK/sampler.pid")" 2>/dev/null || true
 rm -f "$WORK/sampler.pid"
 HELD=$(cat "$WORK/held.txt" 2>/dev/null || true)
 
-python3 - "$RUNS" "$WORK" "$CONNECTIONS" "$DURATION" "$RUN_S" "$FLEET_USERS" "$FLEET_RUN_TIME" \
+python3 - "$RUNS" "$WORK" "$CONNECTIONS" "$DURATION" "$RUN_S" "$FLEET_USERS" "$FLEET_RUN_TIME" "$FLEET_S" \
     "${HELD:-?}" "$hold_at" "$MOSQUITTO_VERSION" "$LOCUST_VERSION" "$PAHO_VERSION" <<'EOF'
 import json, sys
 from collections import defaultdict
-runs, work, conns, duration, run_s, n, fleet_time, held, hold_at, mosq, locust_v, paho_v = sys.argv[1:]
-run_s, n = float(run_s), int(n)
+runs, work, conns, duration, run_s, n, fleet_time, fleet_s, held, hold_at, mosq, locust_v, paho_v = sys.argv[1:]
+run_s, n, fleet_s = float(run_s), int(n), float(fleet_s)
 checks = []  # (ok, text)
 
 by = defaultdict(list)  # (tool, qos) -> [run dicts]
@@ -309,11 +328,12 @@ for qos in (0, 1):
     lo, ci = by["locust", qos], by["cicada", qos]
     cpu = mean([us(r) for r in lo]) / mean([us(r) for r in ci])
     per_round = ", ".join(f"{us(a) / us(b):.0f}" for a, b in zip(lo, ci))
-    rate = mean([r["pubs"] for r in ci]) / mean([r["pubs"] for r in lo])
+    rate = mean([r["pubs"] for r in ci]) / max(mean([r["pubs"] for r in lo]), 1)
     print(f"QoS {qos}: Locust/cicada µs CPU per publish x{cpu:.1f} (rounds {per_round}; target >= 20)"
           f"   cicada/Locust publishes/s x{rate:.1f}")
     fails = sum(r["fails"] for r in ci)
     checks.append((fails == 0, f"cicada QoS {qos}: {fails} failed publishes or connects"))
+    checks.append((min(r["pubs"] for r in lo + ci) > 0, f"QoS {qos}: a run counted no publish"))
     # Unsent publishes at the end: far more than max_inflight (100) per
     # connection means a queue that the run's memory holds.
     left = max(r["interrupted"] for r in ci)
@@ -352,6 +372,14 @@ checks.append((opened == n and cfailed == 0 and connect["failures"] == 0,
 checks.append((pct < 0.1, f"fleet: {pct:.3f} % of publishes failed"))
 
 notes = open(f"{work}/notes.txt").read().strip()
+# Other processes on the two cores during a run (see measure): more than a
+# quarter of a core, and that run's figures are disturbed.
+disturbed = [f"round {r['round']} QoS {qos} {tool}: {100 * r['other'] / run_s:.0f} %"
+             for (tool, qos), rs in sorted(by.items()) for r in rs if r["other"] > 0.25 * run_s]
+disturbed += [f"fleet of {users}: {100 * f['other'] / fleet_s:.0f} %"
+              for users, f in fleet.items() if f["other"] > 0.25 * fleet_s]
+if disturbed:
+    notes += ("\n" if notes else "") + "disturbed by other processes (CPU in % of one core): " + ", ".join(disturbed)
 if notes:
     print("\nNoted during the runs:\n  " + notes.replace("\n", "\n  "))
 failed = [text for ok, text in checks if not ok]
