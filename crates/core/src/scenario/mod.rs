@@ -35,13 +35,7 @@ pub use values::DurationValue;
 
 /// Reads and validates the scenario at `path`; `host` overrides its host.
 pub fn load(path: &Path, host: Option<&str>) -> Result<Plan, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, &file, base, host)
+    load_with(path, host, &Overrides::default())
 }
 
 /// Changes a suite's run makes to a scenario before it is validated.
