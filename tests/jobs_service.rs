@@ -153,7 +153,7 @@ fn demo_runs_with_nothing_set_up_and_writes_its_reports() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let out = run_with_limit(cmd, Duration::from_secs(90));
+    let out = run_with_limit(cmd, Duration::from_secs(120));
     no_panic(&out);
     let (stdout, stderr) = text(&out);
     assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
@@ -176,6 +176,19 @@ fn demo_runs_with_nothing_set_up_and_writes_its_reports() {
     let lampi = json(&out_dir.join("lampi.json"));
     assert_eq!(lampi["audit"]["lost"], 0, "{}", lampi["audit"]);
     assert!(stat(&lampi, "e2e lamp/#")["requests"].as_u64().unwrap() > 0);
+    // Then seed 002's queue: a sine wave, its depth monitored, an outage.
+    let queue = json(&out_dir.join("queue.json"));
+    let fault = &queue["faults"][0];
+    assert!(
+        fault["action"].as_str().unwrap().starts_with("db_outage"),
+        "{fault}"
+    );
+    assert!(fault["failed_requests"].as_u64().unwrap() > 0, "{fault}");
+    assert!(fault["first_success_s"].is_number(), "{fault}");
+    let depth = &queue["monitor"]["series"][0];
+    assert_eq!(depth["name"], "depth q1", "{depth}");
+    assert!(out_dir.join("queue_monitor.csv").is_file());
+    assert!(stdout.contains("The outage: "), "{stdout}");
 }
 
 #[test]

@@ -54,14 +54,22 @@ impl Extras {
     }
 }
 
+impl Drop for Running {
+    /// A run that failed half-way must not leave faults pending for the
+    /// next one: the fault thread stops waiting.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Running {
     /// Stops them and adds what they saw to `report`: the monitor's log,
     /// and each fault with the recovery from it, judged against the run's
     /// p95 threshold when it has one.
-    pub fn finish(self, report: &mut Report, thresholds: &[Threshold]) {
+    pub fn finish(mut self, report: &mut Report, thresholds: &[Threshold]) {
         self.stop.store(true, Ordering::Relaxed);
-        report.monitor = self.monitor.map(MonitorHandle::stop);
-        if let Some(runner) = self.faults {
+        report.monitor = self.monitor.take().map(MonitorHandle::stop);
+        if let Some(runner) = self.faults.take() {
             let events = runner.finish();
             let p95 = thresholds
                 .iter()

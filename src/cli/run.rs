@@ -137,6 +137,11 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         )));
     }
     plan.mqtt_sys |= args.mqtt_sys;
+    if plan.monitor.as_ref().is_some_and(|m| m.uses_target()) {
+        return Err(bad_input(anyhow::anyhow!(
+            "monitor: `process: target` is the process a suite starts; in `cicada run` name the process by pid or name"
+        )));
+    }
     for t in &thresholds {
         if t.on_audit() && !plan.audit {
             return Err(bad_input(anyhow::anyhow!(

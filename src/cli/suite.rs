@@ -15,6 +15,7 @@ use cicada_core::suite::queue_audit;
 use cicada_core::suite::spec::{self, Placeholders, RunSpec, Suite, TargetDef};
 use cicada_core::suite::summary::{RunSummary, RunVerdict, SuiteSummary};
 use cicada_core::suite::target::{ManagedTarget, TargetSpec};
+use cicada_core::units::format_duration;
 use clap::Args;
 
 use super::extras::Extras;
@@ -197,12 +198,25 @@ fn one_run(
         Ok(c) => c,
         Err(e) => return error(anyhow!("load: {e}")),
     };
-    plan.thresholds.clear();
+    // The suite's (or the run's) thresholds replace the scenario's own.
+    if !r.thresholds.is_empty() {
+        plan.thresholds.clear();
+    }
+    let faults: Vec<Fault> = r.faults.iter().map(|f| scaled(f, args.scale)).collect();
+    if let (Some(late), Some(end)) = (faults.iter().map(|f| f.at).max(), config.run_time) {
+        if late >= end {
+            return error(anyhow!(
+                "a fault at {} comes after the run's end ({})",
+                format_duration(late),
+                format_duration(end)
+            ));
+        }
+    }
     let monitor = r.monitor.clone().or_else(|| plan.monitor.take());
     let extras = Extras {
         monitor,
         target_pid: target.map(|t| t.pid_cell()),
-        faults: r.faults.iter().map(|f| scaled(f, args.scale)).collect(),
+        faults,
         fault_cx: FaultContext {
             target: target.cloned(),
             host,

@@ -95,6 +95,9 @@ pub fn recoveries(
                 .collect();
             let first_bad = after.iter().position(|s| disturbed(s));
             let (first_success_s, recovery_s, failed_requests) = match first_bad {
+                // The run ended before a whole second after the fault: no
+                // evidence either way.
+                None if after.is_empty() => (None, None, 0),
                 None => (Some(0.0), Some(0.0), 0),
                 Some(d) => {
                     let bad = after[d];

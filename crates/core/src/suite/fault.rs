@@ -13,6 +13,9 @@ use crate::control;
 use crate::report::FaultEvent;
 use crate::units::format_duration;
 
+/// The longest an `exec` fault's command may run.
+const EXEC_LIMIT: Duration = Duration::from_secs(300);
+
 /// A timed action.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
@@ -90,6 +93,8 @@ pub struct FaultContext {
 pub struct FaultRunner {
     /// The thread; it returns the events.
     thread: Option<JoinHandle<Vec<FaultEvent>>>,
+    /// Why the thread did not start, as an event for the report.
+    failed: Option<FaultEvent>,
 }
 
 impl FaultRunner {
@@ -105,6 +110,7 @@ impl FaultRunner {
         stop: Arc<std::sync::atomic::AtomicBool>,
     ) -> FaultRunner {
         faults.sort_by_key(|f| f.at);
+        let first = faults.first().map(|f| (f.at, f.action.describe()));
         let thread = std::thread::Builder::new()
             .name("cicada-faults".into())
             .spawn(move || {
@@ -131,17 +137,32 @@ impl FaultRunner {
                     });
                 }
                 events
-            })
-            .ok();
-        FaultRunner { thread }
+            });
+        match thread {
+            Ok(thread) => FaultRunner {
+                thread: Some(thread),
+                failed: None,
+            },
+            // The faults cannot be carried out: the report says so.
+            Err(e) => FaultRunner {
+                thread: None,
+                failed: first.map(|(at, action)| FaultEvent {
+                    action,
+                    planned_s: at.as_secs_f64(),
+                    at_s: at.as_secs_f64(),
+                    done_s: at.as_secs_f64(),
+                    error: Some(format!("the fault thread did not start: {e}")),
+                }),
+            },
+        }
     }
 
     /// Waits for the fault in progress, if any, and returns what happened.
     pub fn finish(mut self) -> Vec<FaultEvent> {
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or_default(),
+            None => self.failed.take().into_iter().collect(),
+        }
     }
 }
 
@@ -154,15 +175,28 @@ fn carry_out(action: &Action, cx: &FaultContext) -> Result<(), String> {
     };
     match action {
         Action::Exec(command) => {
-            let status = Command::new("sh")
+            let mut child = Command::new("sh")
                 .arg("-c")
                 .arg(command)
-                .status()
+                .spawn()
                 .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(format!("`{command}` failed: {status}"))
+            // A command that hangs must not hang the suite.
+            let deadline = Instant::now() + EXEC_LIMIT;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) if status.success() => return Ok(()),
+                    Ok(Some(status)) => return Err(format!("`{command}` failed: {status}")),
+                    Ok(None) if Instant::now() >= deadline => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(format!(
+                            "`{command}` did not finish within {}; killed",
+                            format_duration(EXEC_LIMIT)
+                        ));
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                    Err(e) => return Err(format!("waiting for `{command}`: {e}")),
+                }
             }
         }
         Action::RestartTarget => target()?.restart().map_err(|e| e.to_string()),

@@ -93,17 +93,21 @@ pub fn audit(spec: &QueueAuditSpec, report: &Report, host: &str) -> Result<Queue
         }
         reply.json().ok_or_else(|| format!("GET {url}: not JSON"))
     };
-    let number = |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or(0);
+    let number = |v: &serde_json::Value, key: &str| {
+        v[key]
+            .as_u64()
+            .ok_or_else(|| format!("the queue target's answer has no count `{key}`: {v}"))
+    };
     let stats = get(&format!("/queues/{}/stats", spec.queue))?;
     let counters = get("/counters")?;
     let ingest = get("/ingest/stats")?;
     Ok(QueueAudit::of(
         published,
-        number(&ingest, "ingested"),
-        number(&counters, "delivered"),
-        number(&counters, "consumed"),
-        number(&stats, "depth"),
-        number(&stats, "leased"),
+        number(&ingest, "ingested")?,
+        number(&counters, "delivered")?,
+        number(&counters, "consumed")?,
+        number(&stats, "depth")?,
+        number(&stats, "leased")?,
     ))
 }
 

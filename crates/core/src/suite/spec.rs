@@ -36,15 +36,18 @@ impl Placeholders {
         let mut out = text
             .replace("{cicada}", &self.cicada)
             .replace("{out}", &self.out);
-        while let Some(start) = out.find("{port") {
-            let Some(len) = out[start..].find('}') else {
-                break;
-            };
-            let key = out[start..start + len + 1].to_string();
-            if key != "{port}" && !key.starts_with("{port:") {
-                break;
+        let mut from = 0;
+        while let Some(at) = out[from..].find("{port").map(|i| from + i) {
+            let key = out[at..]
+                .find('}')
+                .map(|len| out[at..=at + len].to_string());
+            match key {
+                Some(key) if key == "{port}" || key.starts_with("{port:") => {
+                    out = out.replace(&key, &(self.free_port)()?.to_string());
+                }
+                // Not a placeholder (`{portal}`): left as written.
+                _ => from = at + 1,
             }
-            out = out.replace(&key, &(self.free_port)()?.to_string());
         }
         Ok(out)
     }
@@ -387,3 +390,7 @@ fn at<T>(node: &Spanned<T>, message: impl Into<String>) -> Problem {
         message: message.into(),
     }
 }
+
+#[cfg(test)]
+#[path = "spec_tests.rs"]
+mod tests;

@@ -67,16 +67,17 @@ pub struct RunSummary {
     pub errors: u64,
     /// Errors provoked on purpose and answered as expected (`expected_error`).
     pub expected_errors: u64,
-    /// Seconds until the run recovered from its last fault (none: no fault;
-    /// a fault never recovered from is the length of the rest of the run,
-    /// and a reason).
+    /// Seconds until the run recovered from its faults, the slowest of them
+    /// (none: no fault; a fault never recovered from counts as the rest of
+    /// the run, and fails it).
     pub recovery_s: Option<f64>,
-    /// Seconds until requests succeeded again after its last fault.
+    /// Seconds until requests succeeded again after a fault, the slowest.
     pub first_success_s: Option<f64>,
     /// Length of the run, s.
     pub duration_s: f64,
-    /// The run's JSON report, relative to the summary.
-    pub report: String,
+    /// The run's JSON report, relative to the summary (none when it could
+    /// not run).
+    pub report: Option<String>,
     /// The delivery audit of a queue fed over MQTT, when the run has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<QueueAudit>,
@@ -95,22 +96,32 @@ impl RunSummary {
         if reasons.is_empty() && report.verdict == Verdict::Fail {
             reasons.push(report.verdict_reason.clone());
         }
-        let last = report.faults.last();
-        let recovery_s = last.map(|f| {
-            f.recovery_s.unwrap_or_else(|| {
+        // The slowest recovery of the run's faults; one never recovered from
+        // counts as the rest of the run, and fails it.
+        let mut recovery_s: Option<f64> = None;
+        for f in &report.faults {
+            let took = f.recovery_s.unwrap_or_else(|| {
                 reasons.push(format!(
                     "did not recover from {} by the end of the run",
                     f.event.action
                 ));
                 report.duration_s - f.event.at_s
-            })
-        });
+            });
+            recovery_s = Some(recovery_s.map_or(took, |r: f64| r.max(took)));
+        }
+        let first_success_s = report
+            .faults
+            .iter()
+            .filter_map(|f| f.first_success_s)
+            .reduce(f64::max);
         for f in report.faults.iter().filter_map(|f| f.event.error.as_ref()) {
             reasons.push(format!("fault: {f}"));
         }
         let failed = report.verdict == Verdict::Fail
-            || last.is_some_and(|f| f.recovery_s.is_none())
-            || report.faults.iter().any(|f| f.event.error.is_some());
+            || report
+                .faults
+                .iter()
+                .any(|f| f.recovery_s.is_none() || f.event.error.is_some());
         RunSummary {
             id: id.to_string(),
             title: title.to_string(),
@@ -129,9 +140,9 @@ impl RunSummary {
             errors: t.failures,
             expected_errors: report.stats.iter().filter_map(|r| r.expected_errors).sum(),
             recovery_s,
-            first_success_s: last.and_then(|f| f.first_success_s),
+            first_success_s,
             duration_s: report.duration_s,
-            report: path,
+            report: Some(path),
             audit: None,
         }
     }
@@ -172,7 +183,7 @@ impl RunSummary {
             recovery_s: None,
             first_success_s: None,
             duration_s: 0.0,
-            report: String::new(),
+            report: None,
             audit: None,
         }
     }

@@ -3,6 +3,7 @@
 //! whole campaign, and faults can be injected into a process cicada owns.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -129,21 +130,32 @@ impl ManagedTarget {
             .open(&self.spec.log)
             .map_err(log)?;
         let err = out.try_clone().map_err(log)?;
-        let spawned = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
             .arg(format!("exec {}", self.spec.command))
             .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .spawn()
-            .map_err(|source| TargetError::Spawn {
-                command: self.spec.command.clone(),
-                source,
-            })?;
+            // A group of its own: kill and stop reach the target's children.
+            .process_group(0);
+        let spawned = command.spawn().map_err(|source| TargetError::Spawn {
+            command: self.spec.command.clone(),
+            source,
+        })?;
         self.pid.set(Some(spawned.id()));
         *child = Some(spawned);
-        self.wait_ready(&mut child)
+        let ready = self.wait_ready(&mut child);
+        if ready.is_err() {
+            // Not ready is not running: the next launch starts afresh.
+            if let Some(mut c) = child.take() {
+                signal_group(c.id(), libc::SIGKILL);
+                let _ = c.wait();
+            }
+            self.pid.set(None);
+        }
+        ready
     }
 
     /// Polls the readiness URL every 100 ms until it answers 2xx.
@@ -187,7 +199,7 @@ impl ManagedTarget {
     pub fn kill(&self) {
         let mut child = self.lock();
         if let Some(mut c) = child.take() {
-            let _ = c.kill();
+            signal_group(c.id(), libc::SIGKILL);
             let _ = c.wait();
         }
         self.pid.set(None);
@@ -202,22 +214,22 @@ impl ManagedTarget {
     /// Freezes it (SIGSTOP) for `length`, then lets it go on (SIGCONT).
     pub fn pause(&self, length: Duration) {
         let Some(pid) = self.pid() else { return };
-        signal(pid, libc::SIGSTOP);
+        signal_group(pid, libc::SIGSTOP);
         std::thread::sleep(length);
-        signal(pid, libc::SIGCONT);
+        signal_group(pid, libc::SIGCONT);
     }
 
     /// Asks it to stop (SIGTERM), kills it after 5 s.
     pub fn stop(&self) {
         let mut child = self.lock();
         if let Some(mut c) = child.take() {
-            signal(c.id(), libc::SIGCONT);
-            signal(c.id(), libc::SIGTERM);
+            signal_group(c.id(), libc::SIGCONT);
+            signal_group(c.id(), libc::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(5);
             while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            let _ = c.kill();
+            signal_group(c.id(), libc::SIGKILL);
             let _ = c.wait();
         }
         self.pid.set(None);
@@ -262,12 +274,13 @@ fn probe(url: &str) -> Result<(), String> {
     }
 }
 
-/// Sends `sig` to `pid`.
-fn signal(pid: u32, sig: libc::c_int) {
+/// Sends `sig` to the process group led by `pid` (the target and its
+/// children).
+fn signal_group(pid: u32, sig: libc::c_int) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) has no memory effects; a stale pid only fails.
+        // SAFETY: kill(2) has no memory effects; a stale group only fails.
         unsafe {
-            libc::kill(pid, sig);
+            libc::kill(-pid, sig);
         }
     }
 }
