@@ -9,114 +9,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mqtt::{EmbeddedBroker, Mosquitto};
-use common::{cicada, code, dead_port, no_panic, run, text, Scratch};
+use common::queue::{drain, http, items, publish, push, QueueTarget};
+use common::{code, dead_port, no_panic, run, text, Scratch};
 use serde_json::{json, Value};
-
-/// `cicada target queue --addr :0 ARGS`, killed on drop.
-struct QueueTarget {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    url: String,
-    /// The first line it printed.
-    first_line: String,
-}
-
-impl QueueTarget {
-    fn start(args: &[&str]) -> QueueTarget {
-        let mut child = cicada()
-            .args(["target", "queue", "--addr", ":0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("target starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first_line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first_line)
-            .expect("first line");
-        let url = first_line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
-            .to_string();
-        QueueTarget {
-            child,
-            url,
-            first_line,
-        }
-    }
-
-    /// One request on a fresh connection: status and JSON body.
-    fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        http(&self.url, method, path, body)
-    }
-
-    /// Polls `path` until `ready` holds for its JSON (bounded).
-    fn wait_for(&self, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, body) = self.call("GET", path, "");
-            if ready(&body) {
-                return body;
-            }
-            assert!(Instant::now() < deadline, "{path} never got ready: {body}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for QueueTarget {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 client: one request per connection, JSON answer.
-fn http(base: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let addr = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    let status: u16 = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {answer:?}"));
-    let (_, json_text) = answer
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no body in {answer:?}"));
-    let json = serde_json::from_str(json_text)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {json_text:?}"));
-    (status, json)
-}
-
-fn push(t: &QueueTarget, queue: &str, item: Value, priority: i64) -> i64 {
-    let body = json!({"item": item, "priority": priority}).to_string();
-    let (status, answer) = t.call("POST", &format!("/queues/{queue}/push"), &body);
-    assert_eq!(status, 201, "{answer}");
-    answer["id"].as_i64().expect("id")
-}
-
-fn items(answer: &Value) -> Vec<Value> {
-    answer["items"].as_array().expect("items").clone()
-}
 
 #[test]
 fn serves_the_queue_from_an_sqlite_file_and_keeps_it_across_a_kill() {
@@ -295,51 +193,6 @@ fn mqtt_messages_are_ingested_into_the_queue_named_by_the_topic() {
     assert_eq!(unique, (0..N as u64).collect(), "every message arrived");
 }
 
-/// Publishes `{"item": {"n": n}, "priority": n % 10}` for every `n` at
-/// QoS 1 to `topic`, returning once the broker acknowledged them all.
-fn publish(port: u16, topic: &str, numbers: std::ops::Range<usize>) {
-    let id = format!("queue-e2e-publisher-{}", numbers.start);
-    let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(30));
-    let total = numbers.len();
-    let (client, mut connection) = rumqttc::Client::new(options, total + 10);
-    let topic = topic.to_string();
-    let publisher = std::thread::spawn(move || {
-        for n in numbers {
-            let payload = json!({"item": {"n": n}, "priority": n % 10}).to_string();
-            client
-                .publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, payload)
-                .expect("queued");
-        }
-        client
-    });
-    let mut acked = 0;
-    for event in connection.iter() {
-        if let rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)) =
-            event.expect("publisher connection")
-        {
-            acked += 1;
-        }
-        if acked == total {
-            break;
-        }
-    }
-    drop(publisher.join().expect("publisher"));
-}
-
-/// Pops every item of `queue` and returns their `n`s.
-fn drain(t: &QueueTarget, queue: &str) -> Vec<u64> {
-    let mut seen = Vec::new();
-    loop {
-        let (_, popped) = t.call("POST", &format!("/queues/{queue}/pop?depth=100"), "");
-        let batch = items(&popped);
-        if batch.is_empty() {
-            return seen;
-        }
-        seen.extend(batch.iter().map(|i| i["item"]["n"].as_u64().expect("n")));
-    }
-}
-
 #[test]
 fn a_shared_subscription_splits_the_stream_and_survives_a_broker_restart() {
     let Some(mut mosquitto) = Mosquitto::start("") else {
@@ -401,6 +254,34 @@ fn a_shared_subscription_splits_the_stream_and_survives_a_broker_restart() {
         "each message went to one member once"
     );
     assert_eq!(unique, (0..200).collect(), "every message arrived");
+}
+
+#[test]
+fn a_persistent_ingest_session_loses_nothing_published_while_the_target_is_down() {
+    let Some(mosquitto) = Mosquitto::start("") else {
+        return;
+    };
+    let s = Scratch::new();
+    let db = s.path("jobs.db");
+    let args = [
+        "--database",
+        db.to_str().expect("utf-8"),
+        "--mqtt",
+        &mosquitto.url(),
+        "--ingest-client-id",
+        "e2e-jobs-target",
+    ];
+    let first = QueueTarget::start(&args);
+    first.wait_for("/ingest/stats", |s| s["connected"] == true);
+    publish(mosquitto.port, "queues/jobs/push", 0..50);
+    first.wait_for("/queues/jobs/stats", |s| s["depth"] == 50);
+    drop(first);
+    // The target is down: the broker keeps these for its session.
+    publish(mosquitto.port, "queues/jobs/push", 50..100);
+    let again = QueueTarget::start(&args);
+    again.wait_for("/queues/jobs/stats", |s| s["depth"] == 100);
+    let seen: HashSet<u64> = drain(&again, "jobs").into_iter().collect();
+    assert_eq!(seen, (0..100).collect(), "every job, once");
 }
 
 #[test]

@@ -89,6 +89,10 @@ Examples:
         /// targets split the stream.
         #[arg(long, value_name = "NAME", requires = "mqtt")]
         ingest_group: Option<String>,
+        /// A fixed MQTT client id: the broker keeps a persistent session, so
+        /// jobs published while the target is down are not lost.
+        #[arg(long, value_name = "ID", requires = "mqtt")]
+        ingest_client_id: Option<String>,
         /// Enable the /admin routes (simulated store outage, reset).
         #[arg(long)]
         admin: bool,
@@ -114,6 +118,7 @@ pub fn run(args: TargetArgs) -> Result<Exit, Failure> {
             mqtt,
             ingest,
             ingest_group,
+            ingest_client_id,
             admin,
             delay,
             reset,
@@ -124,7 +129,11 @@ pub fn run(args: TargetArgs) -> Result<Exit, Failure> {
             let mqtt = mqtt
                 .map(|url| IngestConfig::new(&url, ingest.as_deref(), ingest_group.as_deref()))
                 .transpose()
-                .map_err(bad_input)?;
+                .map_err(bad_input)?
+                .map(|c| IngestConfig {
+                    client_id: ingest_client_id,
+                    ..c
+                });
             let config = QueueConfig {
                 database,
                 table,

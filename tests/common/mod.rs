@@ -6,6 +6,7 @@
 
 pub mod fake_broker;
 pub mod mqtt;
+pub mod queue;
 pub mod server;
 pub mod tls;
 

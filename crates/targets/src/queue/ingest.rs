@@ -3,10 +3,13 @@
 //! With `--mqtt mqtt://HOST:PORT --ingest 'queues/+/push'` the target
 //! subscribes at QoS 1 and pushes every message into the queue named by the
 //! topic level under `+`. A message is acknowledged (PUBACK) only after its
-//! item is committed, so a target that dies mid-way leaves the message with
-//! the broker to deliver again: nothing is lost, at worst an item is stored
-//! twice. While the store is unavailable the message is retried, not
-//! dropped. A malformed message is counted, logged and acknowledged, so it
+//! item is committed. With `--ingest-client-id ID` the session is
+//! persistent (clean session off, the same id at every start), so a target
+//! that dies mid-way leaves its unacknowledged messages, and those published
+//! while it is down, with the broker to deliver when it is back: nothing is
+//! lost, at worst an item is stored twice. Without it each start is a fresh
+//! session, and what the broker sent an earlier one is gone with it. While
+//! the store is unavailable a message is retried, not dropped. A malformed message is counted, logged and acknowledged, so it
 //! is not redelivered forever. With `--ingest-group NAME` the subscription
 //! is `$share/NAME/<filter>`, so several targets split the stream.
 //!
@@ -48,6 +51,12 @@ pub struct IngestConfig {
     pub filter: String,
     /// Shared-subscription group, if several targets split the stream.
     pub group: Option<String>,
+    /// A client id that stays the same across restarts: the target then
+    /// asks for a persistent session (clean session off), so the broker
+    /// keeps the QoS 1 messages published while the target is down and
+    /// hands them over when it is back. Without it: a fresh id and a clean
+    /// session each start.
+    pub client_id: Option<String>,
 }
 
 impl IngestConfig {
@@ -96,6 +105,7 @@ impl IngestConfig {
             port,
             filter,
             group: group.map(str::to_string),
+            client_id: None,
         })
     }
 
@@ -186,12 +196,13 @@ pub fn spawn(
     counters: Arc<IngestCounters>,
 ) -> [JoinHandle<()>; 2] {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut options = MqttOptions::new(
-        format!("cicada-queue-{}", &id[..12]),
-        &config.host,
-        config.port,
-    );
+    let client_id = config
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("cicada-queue-{}", &id[..12]));
+    let mut options = MqttOptions::new(client_id, &config.host, config.port);
     options
+        .set_clean_session(config.client_id.is_none())
         .set_keep_alive(Duration::from_secs(30))
         .set_manual_acks(true)
         .set_max_packet_size(MAX_PACKET, MAX_PACKET);
