@@ -240,6 +240,7 @@ fn signal_stream() -> mpsc::UnboundedReceiver<()> {
     rx
 }
 
+/// The next Ctrl-C or SIGTERM; never, when signals are not handled.
 async fn next_signal(signals: &mut Option<mpsc::UnboundedReceiver<()>>) -> Option<()> {
     match signals {
         Some(rx) => rx.recv().await,

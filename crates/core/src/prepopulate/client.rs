@@ -125,6 +125,8 @@ impl Client {
         }
     }
 
+    /// One try of the request on the kept connection (opened first if
+    /// needed), bounded by the endpoint's timeout.
     async fn attempt(&mut self, method: &Method) -> Attempt {
         let deadline = tokio::time::Instant::now() + self.endpoint.timeout;
         let keep = Keep {

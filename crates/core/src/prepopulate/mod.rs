@@ -141,15 +141,22 @@ pub enum PrepopulateError {
 /// Counters the tasks share (one thread: cells, no atomics).
 #[derive(Default)]
 struct Shared {
+    /// The next batch to send.
     next: Cell<u64>,
+    /// Items the target acknowledged.
     pushed: Cell<u64>,
+    /// Items given up on.
     failed: Cell<u64>,
+    /// Requests repeated.
     retries: Cell<u64>,
+    /// Set when the target refused a batch: the tasks stop.
     stop: Cell<bool>,
+    /// Failed items by cause.
     causes: RefCell<BTreeMap<String, u64>>,
 }
 
 impl Shared {
+    /// Adds `n` to a counter.
     fn add(cell: &Cell<u64>, n: u64) {
         cell.set(cell.get() + n);
     }
@@ -188,6 +195,8 @@ pub async fn run(
         .await
 }
 
+/// The load itself: `concurrency` tasks taking batches in turn, progress
+/// every [`PROGRESS_EVERY`], then the depth check.
 async fn load(
     options: &Options,
     endpoint: Rc<Endpoint>,

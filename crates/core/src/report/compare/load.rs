@@ -77,6 +77,7 @@ impl LoadError {
         matches!(self, LoadError::Read { .. })
     }
 
+    /// A file that is not what compare reads, and why.
     fn invalid(path: &Path, reason: impl Into<String>) -> LoadError {
         LoadError::Invalid {
             path: path.to_path_buf(),
@@ -130,6 +131,7 @@ fn kind_of(path: &Path, text: &str) -> Option<Kind> {
     }
 }
 
+/// The bytes of `path`, or an unreadable-file error naming it.
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
@@ -262,19 +264,27 @@ fn load_json(path: &Path, text: &str) -> Result<Input, LoadError> {
 /// The part of a cicada JSON report compare reads.
 #[derive(Deserialize)]
 struct JsonReport {
+    /// One row per (type, name).
     stats: Vec<JsonRow>,
+    /// The `Aggregated` row.
     total: JsonRow,
 }
 
 /// One row of a cicada JSON report.
 #[derive(Deserialize)]
 struct JsonRow {
+    /// `GET`, `MQTT`, ... (empty for `Aggregated`).
     #[serde(rename = "type")]
     kind: String,
+    /// The row's name.
     name: String,
+    /// Completed requests.
     requests: u64,
+    /// Failed requests.
     failures: u64,
+    /// Requests per second.
     rps: f64,
+    /// Latency percentiles by label (`"50"`, `"95"`, ...), ms.
     percentiles_ms: BTreeMap<String, f64>,
 }
 
@@ -298,6 +308,7 @@ impl JsonRow {
 /// The part of a suite's summary.json compare reads.
 #[derive(Deserialize)]
 struct JsonSummary {
+    /// The runs, in order.
     runs: Vec<JsonRun>,
 }
 
@@ -305,7 +316,9 @@ struct JsonSummary {
 /// summary's folder.
 #[derive(Deserialize)]
 struct JsonRun {
+    /// The run's id.
     id: String,
+    /// Its JSON report; none when it could not run.
     #[serde(default)]
     report: Option<String>,
 }

@@ -166,6 +166,7 @@ fn run_note(run: &RunComparison) -> Option<(&'static str, String)> {
     }
 }
 
+/// True when the comparison is of two suites (run by run).
 fn is_suite(c: &Comparison) -> bool {
     c.runs.iter().any(|r| r.id.is_some())
 }
@@ -261,6 +262,7 @@ struct Table {
 }
 
 impl Table {
+    /// Adds a line of cells.
     fn push(&mut self, line: Vec<String>) {
         self.lines.push(line);
     }
