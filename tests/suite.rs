@@ -258,3 +258,48 @@ fn mqtt_jobs_into_the_queue_lose_nothing_when_a_consumer_dies_holding_a_lease() 
     assert!(audit["duplicated"].as_u64().expect("n") > 0, "{audit}");
     assert!(stdout.contains("0 lost"), "{stdout}");
 }
+
+#[test]
+fn pause_kill_and_start_faults_are_carried_out_and_measured() {
+    let s = Scratch::new();
+    let mixed = suites().join("pushpop/mixed.yaml");
+    let file = s.file(
+        "faults.yaml",
+        &format!(
+            "target:\n  command: \"{{cicada}} target queue --addr 127.0.0.1:{{port}} --database {{out}}/q.db\"\n  ready: /health\nhost: http://127.0.0.1:{{port}}\nruns:\n  - id: F\n    scenario: {}\n    load: {{ rate: 40, run_time: 10s }}\n    faults:\n      - {{ at: 1s, pause_target: 1s }}\n      - {{ at: 5s, kill_target: true }}\n      - {{ at: 6s, start_target: true }}\n",
+            mixed.display()
+        ),
+    );
+    let out = s.path("out");
+    let ran = suite(&[
+        file.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--headless",
+    ]);
+    no_panic(&ran);
+    let (stdout, stderr) = text(&ran);
+    assert!([0, 1].contains(&code(&ran)), "{stdout}\n{stderr}");
+    let report = json(&out.join("F.json"));
+    let faults = report["faults"].as_array().expect("faults");
+    let actions: Vec<&str> = faults.iter().filter_map(|f| f["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["pause_target 1.00s", "kill_target", "start_target"],
+        "{faults:?}"
+    );
+    for f in faults {
+        assert!(f["error"].is_null(), "{f}");
+    }
+    // The pause froze the target: it ended a second later, and the killed
+    // target refused requests until it was started again.
+    let pause = &faults[0];
+    let took = pause["done_s"].as_f64().expect("done") - pause["at_s"].as_f64().expect("at");
+    assert!(took >= 1.0, "{pause}");
+    assert!(
+        faults[1]["failed_requests"].as_u64().expect("n") > 0,
+        "{}",
+        faults[1]
+    );
+    assert!(report["total"]["requests"].as_u64().expect("n") > 0);
+}

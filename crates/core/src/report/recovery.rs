@@ -88,7 +88,13 @@ pub fn recoveries(
         .enumerate()
         .map(|(i, event)| {
             let at = event.at_s;
-            let window_end = events.get(i + 1).map_or(f64::INFINITY, |e| e.at_s);
+            // A fault's window ends at the next fault; a `start_target`
+            // belongs to the `kill_target` before it, whose recovery runs
+            // on through it.
+            let window_end = events[i + 1..]
+                .iter()
+                .find(|e| e.action != "start_target")
+                .map_or(f64::INFINITY, |e| e.at_s);
             let after: Vec<_> = seconds
                 .iter()
                 .filter(|s| s.0 > at && s.0 - 1.0 < window_end)
@@ -278,5 +284,40 @@ mod tests {
         let r = recoveries(&[event(1.5)], &history, &[], 0.0, Some(50.0));
         assert_eq!(r[0].first_success_s, Some(2.5));
         assert_eq!(r[0].recovery_s, Some(3.5));
+    }
+
+    #[test]
+    fn a_pause_then_a_kill_and_start_each_recover() {
+        let rows = [
+            (1.004, 40, 0, 5.3),
+            (2.005, 0, 0, 0.0),
+            (3.004, 80, 0, 917.5),
+            (4.005, 40, 0, 5.6),
+            (5.004, 41, 1, 5.8),
+            (6.004, 40, 40, 0.5),
+            (7.004, 40, 0, 7.3),
+        ];
+        let history: Vec<HistoryEntry> = rows
+            .iter()
+            .map(|&(e, r, f, p)| second(e, r, f, p))
+            .collect();
+        let named = |at: f64, action: &str| FaultEvent {
+            action: action.into(),
+            ..event(at)
+        };
+        let events = [
+            named(1.0001, "pause_target 1.00s"),
+            named(5.0001, "kill_target"),
+            named(6.0001, "start_target"),
+        ];
+        let r = recoveries(&events, &history, &[], 0.0, None);
+        assert_eq!(r[0].first_success_s, Some(2.0), "{:?}", r[0]);
+        assert_eq!(r[0].recovery_s, Some(2.0), "{:?}", r[0]);
+        assert_eq!(
+            r[1].recovery_s,
+            Some(2.0),
+            "the kill runs on through the start"
+        );
+        assert_eq!(r[2].recovery_s, Some(1.0));
     }
 }
