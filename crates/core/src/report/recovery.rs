@@ -162,7 +162,7 @@ pub fn render(f: &FaultRecovery, out: &mut String) {
     let secs =
         |v: Option<f64>| v.map_or("not by the end of the run".into(), |s| format!("{s:.1} s"));
     let limit = f.p95_limit_ms.map_or(String::new(), |l| {
-        format!(" and p95 under {}", crate::units::format_ms(l))
+        format!(" and p95 under {} ms", crate::units::format_ms(l))
     });
     let _ = writeln!(
         out,
