@@ -7,6 +7,8 @@
 //! turns the merged result into terminal views, CSV and JSON files and a
 //! verdict.
 
+#![warn(missing_docs)]
+
 pub mod control;
 pub mod engine;
 pub mod metrics;

@@ -23,6 +23,8 @@ fn q5(qos: u8) -> Q5 {
     }
 }
 
+/// Encodes CONNECT for `version` into `out`; the error says which option
+/// the codec refused.
 pub fn connect(version: Version, o: &ConnectOptions, out: &mut BytesMut) -> Result<(), String> {
     let result = match version {
         Version::V311 => {
