@@ -143,6 +143,45 @@ fn open_model_follows_a_rate_ramp() {
 }
 
 #[test]
+fn open_model_follows_a_square_wave_and_the_history_shows_its_target() {
+    let server = TestServer::start();
+    let yaml = format!(
+        "host: {}\nload:\n  rate: {{ square: {{ high: 40, low: 10, high_for: 2s, low_for: 2s }} }}\n  run_time: 4s\nusers:\n  - name: u\n    steps:\n      - http: {{ path: /ok }}\n",
+        server.url
+    );
+    let r = run_scenario(&yaml, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // 2 s at 40/s and 2 s at 10/s: 100 arrivals due by the schedule.
+    let due = r.report["arrivals"]["due"].as_u64().unwrap();
+    assert!(
+        (99..=101).contains(&due),
+        "{due}: {:#}",
+        r.report["arrivals"]
+    );
+    let targets: Vec<(f64, f64)> = r.report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["elapsed_s"].as_f64().unwrap(),
+                h["target"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        targets.iter().any(|&(t, v)| t < 2.0 && v == 40.0),
+        "{targets:?}"
+    );
+    assert!(
+        targets
+            .iter()
+            .any(|&(t, v)| (2.0..4.0).contains(&t) && v == 10.0),
+        "{targets:?}"
+    );
+}
+
+#[test]
 fn open_model_respects_max_users_below_the_thread_count() {
     let server = TestServer::start();
     let r = run_url(
