@@ -2,6 +2,7 @@
 //! a managed target, setup, shapes, monitors and faults, and one summary.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,7 +109,12 @@ pub fn run(args: SuiteArgs) -> Result<Exit, Failure> {
     }
     let target = suite.target.as_ref().map(|t| start(t, &out)).transpose()?;
     let mut summaries = Vec::new();
+    let interrupted = watch_ctrl_c();
     for (r, plan) in runs.iter().zip(plans) {
+        if interrupted.load(Ordering::Relaxed) {
+            eprintln!("cicada: suite: interrupted; the remaining runs are skipped");
+            break;
+        }
         eprintln!("\ncicada: suite: run {} — {}", r.id, r.title);
         let (line, stop) = one_run(r, plan, target.as_ref(), &args, &out);
         summaries.push(line);
@@ -298,6 +304,42 @@ fn start(t: &TargetDef, out: &Path) -> Result<Arc<ManagedTarget>, Failure> {
         .map(Arc::new)
         .with_context(|| format!("starting {}", t.name))
         .map_err(could_not_run)
+}
+
+/// A flag Ctrl-C (or SIGTERM) sets at any time during the suite: during a
+/// run the engine ends the run as well; during setup or a restart the suite
+/// stops before the next run, still writing its summary and stopping its
+/// target.
+fn watch_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    let watcher = std::thread::Builder::new()
+        .name("cicada-suite-signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let Ok(mut term) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                set.store(true, Ordering::Relaxed);
+                eprintln!("cicada: suite: stopping after this step (summary and reports are still written)");
+            });
+        });
+    if watcher.is_err() {
+        eprintln!("cicada: suite: cannot watch for Ctrl-C; it stops only the run under way");
+    }
+    flag
 }
 
 /// A free loopback port for `{port}` and `{port:NAME}`.
