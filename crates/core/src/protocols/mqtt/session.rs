@@ -100,8 +100,8 @@ pub struct MqttSession {
 pub struct Publish<'a> {
     /// Topic.
     pub topic: &'a str,
-    /// Payload (before any stamp).
-    pub payload: &'a [u8],
+    /// Payload (before any stamp); shared, not copied, unless stamped.
+    pub payload: Bytes,
     /// QoS.
     pub qos: u8,
     /// Retained.
@@ -225,9 +225,7 @@ impl MqttSession {
                 )
             });
         }
-        let topic: Arc<str> = Arc::from(p.topic);
-        let (payload, stamped, props) = self.stamp(p, &topic);
-        let audit = stamped.then(|| (topic.clone(), self.seqs[&topic]));
+        let (payload, audit, props) = self.stamp(p);
         let properties = props.as_ref().or(p.properties);
         let pkid = {
             let mut s = self.link.shared.borrow_mut();
@@ -266,11 +264,13 @@ impl MqttSession {
     }
 
     /// The payload with the audit stamp (a payload prefix for MQTT 3.1.1,
-    /// a user property for MQTT 5), and whether it is stamped.
-    fn stamp(&mut self, p: &Publish<'_>, topic: &Arc<str>) -> (Bytes, bool, Option<Properties>) {
+    /// a user property for MQTT 5), and the audited (topic, sequence) when
+    /// it is stamped. Unaudited publishes share the step's payload as is.
+    fn stamp(&mut self, p: &Publish<'_>) -> (Bytes, Option<(Arc<str>, u64)>, Option<Properties>) {
         if !p.audit {
-            return (Bytes::copy_from_slice(p.payload), false, None);
+            return (p.payload.clone(), None, None);
         }
+        let topic: Arc<str> = Arc::from(p.topic);
         let seq = self.seqs.entry(topic.clone()).or_insert(0);
         *seq += 1;
         let stamp = Stamp {
@@ -278,14 +278,15 @@ impl MqttSession {
             seq: *seq,
             sent_us: now_us(),
         };
+        let audit = Some((topic, stamp.seq));
         match self.settings.version {
-            Version::V311 => (stamp.prefixed(p.payload), true, None),
+            Version::V311 => (stamp.prefixed(&p.payload), audit, None),
             Version::V5 => {
                 let mut props = p.properties.cloned().unwrap_or_default();
                 props
                     .user_properties
                     .push((PROPERTY.to_string(), stamp.text()));
-                (Bytes::copy_from_slice(p.payload), true, Some(props))
+                (p.payload.clone(), audit, Some(props))
             }
         }
     }

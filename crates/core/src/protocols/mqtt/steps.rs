@@ -222,7 +222,7 @@ impl PublishStep {
             };
             let p = Publish {
                 topic: &topic,
-                payload: &payload,
+                payload: payload.clone(),
                 qos: self.qos,
                 retain: self.retain,
                 properties: self.properties.as_ref(),

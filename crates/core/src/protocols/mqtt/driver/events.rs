@@ -25,11 +25,7 @@ pub(super) fn process(
 ) -> Result<(), String> {
     let version = link.shared.borrow().state.version();
     while let Some(packet) = packet::decode(version, inbound)? {
-        let event = link
-            .shared
-            .borrow_mut()
-            .state
-            .incoming(packet, Instant::now());
+        let event = link.shared.borrow_mut().state.incoming(packet);
         if let Some(e) = event {
             apply(link, e, recorder, user)?;
         }

@@ -55,7 +55,6 @@ pub(super) async fn serve_plain(
         } else {
             Interest::READABLE
         };
-        let far = Instant::now() + Duration::from_secs(3600);
         tokio::select! {
             ready = tcp.ready(interest) => {
                 let ready = match ready {
@@ -75,9 +74,14 @@ pub(super) async fn serve_plain(
                 }
             }
             _ = link.to_driver.notified() => {}
-            _ = sleep_until(deadline.unwrap_or(far)) => {}
+            _ = sleep_until(deadline.unwrap_or_else(far)) => {}
         }
     }
+}
+
+/// An hour from now: the wake-up of a connection with nothing due.
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(3600)
 }
 
 /// Writes as much of the queued bytes as the socket takes now.
@@ -166,7 +170,6 @@ pub(super) async fn serve_tls(
         if inbound.capacity() - inbound.len() < READ / 2 {
             inbound.reserve(READ);
         }
-        let far = Instant::now() + Duration::from_secs(3600);
         tokio::select! {
             r = rd.read_buf(&mut inbound) => match r {
                 Ok(0) => return "closed by the broker".into(),
@@ -174,7 +177,7 @@ pub(super) async fn serve_tls(
                 Err(e) => return e.to_string(),
             },
             _ = link.to_driver.notified() => {}
-            _ = sleep_until(deadline.unwrap_or(far)) => {}
+            _ = sleep_until(deadline.unwrap_or_else(far)) => {}
         }
     }
 }

@@ -169,7 +169,7 @@ impl State {
     }
 
     /// Takes an incoming packet; answers what must be answered.
-    pub fn incoming(&mut self, packet: Incoming, _now: Instant) -> Option<Event> {
+    pub fn incoming(&mut self, packet: Incoming) -> Option<Event> {
         match packet {
             Incoming::Publish(m) => match m.qos {
                 0 => Some(Event::Message(m)),

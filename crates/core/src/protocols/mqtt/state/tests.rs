@@ -37,7 +37,7 @@ async fn qos1_is_acked_and_qos0_waits_for_the_write() {
     assert_eq!(s.wrote(1, now).len(), 1, "the QoS 0 publish is out");
     assert_eq!(s.pending.len(), 1);
     let pkid = s.pending[0].pkid;
-    let ev = s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())), now);
+    let ev = s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())));
     assert!(matches!(ev, Some(Event::Acked(p)) if p.pkid == pkid));
     assert!(s.pending.is_empty());
 }
@@ -49,21 +49,18 @@ async fn qos2_goes_through_pubrec_pubrel_pubcomp() {
     s.publish(request(2, 1000), now).expect("ok");
     let pkid = s.pending[0].pkid;
     s.out.clear();
-    assert_eq!(
-        s.incoming(Incoming::Ack(Ack::PubRec, pkid, Ok(())), now),
-        None
-    );
+    assert_eq!(s.incoming(Incoming::Ack(Ack::PubRec, pkid, Ok(()))), None);
     assert_eq!(
         decode_all(&mut s.out),
         vec![Incoming::Ack(Ack::PubRel, pkid, Ok(()))]
     );
     assert_eq!(
-        s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(())), now),
+        s.incoming(Incoming::Ack(Ack::PubAck, pkid, Ok(()))),
         None,
         "a PUBACK is not what QoS 2 waits for"
     );
     assert!(matches!(
-        s.incoming(Incoming::Ack(Ack::PubComp, pkid, Ok(())), now),
+        s.incoming(Incoming::Ack(Ack::PubComp, pkid, Ok(()))),
         Some(Event::Acked(_))
     ));
 }
@@ -101,15 +98,15 @@ async fn incoming_qos2_is_delivered_once_and_completed() {
         user_properties: vec![],
     };
     assert!(matches!(
-        s.incoming(Incoming::Publish(m.clone()), now),
+        s.incoming(Incoming::Publish(m.clone())),
         Some(Event::Message(_))
     ));
     assert_eq!(
-        s.incoming(Incoming::Publish(m), now),
+        s.incoming(Incoming::Publish(m)),
         None,
         "the resend is not delivered again"
     );
-    assert_eq!(s.incoming(Incoming::Ack(Ack::PubRel, 4, Ok(())), now), None);
+    assert_eq!(s.incoming(Incoming::Ack(Ack::PubRel, 4, Ok(()))), None);
     let sent = decode_all(&mut s.out);
     assert_eq!(sent.last(), Some(&Incoming::Ack(Ack::PubComp, 4, Ok(()))));
 }
@@ -124,7 +121,7 @@ async fn keep_alive_pings_when_idle_and_gives_up_without_an_answer() {
     assert_eq!(s.keep_alive(now + ka), Ok(()));
     assert_eq!(s.out[..], [0xC0, 0x00], "PINGREQ");
     assert!(s.keep_alive(now + ka + ka).is_err());
-    s.incoming(Incoming::PingResp, now);
+    s.incoming(Incoming::PingResp);
     assert_eq!(s.keep_alive(now + ka + ka), Ok(()));
 }
 
@@ -148,9 +145,10 @@ async fn mqtt5_refusals_fail_the_publish_with_the_reason() {
     let mut s = State::new(Version::V5, Duration::from_secs(30), now);
     s.publish(request(1, 500), now).expect("ok");
     let pkid = s.pending[0].pkid;
-    let ev = s.incoming(
-        Incoming::Ack(Ack::PubAck, pkid, Err("quota exceeded".into())),
-        now,
-    );
+    let ev = s.incoming(Incoming::Ack(
+        Ack::PubAck,
+        pkid,
+        Err("quota exceeded".into()),
+    ));
     assert!(matches!(ev, Some(Event::Failed(_, why)) if why == "PUBACK: quota exceeded"));
 }
