@@ -132,15 +132,18 @@ pub async fn generate(env: Rc<WorkerEnv>, open: Rc<OpenState>) {
     let run = env.run.clone();
     let workers = run.config.threads as u64;
     let horizon = run.config.run_time.unwrap_or(LOOK_AHEAD);
+    let total = run.config.shape.cumulative(horizon);
+    let mut last = Duration::ZERO;
     let mut k: u64 = 0;
     loop {
         if env.draining.get() {
             return;
         }
         let j = (k * workers + env.index as u64) as f64;
-        let Some(offset) = run.config.shape.arrival_time(j, horizon) else {
+        let Some(offset) = run.config.shape.next_arrival(j, last, horizon, total) else {
             return; // no more arrivals before the end of the run
         };
+        last = offset;
         let due = run.start + offset;
         if due > Instant::now() {
             sleep_until(due).await;

@@ -45,10 +45,25 @@ pub trait Shape: Send + Sync + Debug {
     /// When arrival number `n` (from 0) is due: the first moment at which
     /// [`Shape::cumulative`] reaches `n`; `None` if not before `horizon`.
     fn arrival_time(&self, n: f64, horizon: Duration) -> Option<Duration> {
-        if self.cumulative(horizon) < n {
+        self.next_arrival(n, Duration::ZERO, horizon, self.cumulative(horizon))
+    }
+
+    /// [`Shape::arrival_time`] for a caller asking in increasing `n` (the
+    /// open model's generator): the search starts at `after`, the time of
+    /// an earlier arrival, and `total` is `cumulative(horizon)`, computed
+    /// once by the caller — so an arrival costs a short search, not one
+    /// over the whole run.
+    fn next_arrival(
+        &self,
+        n: f64,
+        after: Duration,
+        horizon: Duration,
+        total: f64,
+    ) -> Option<Duration> {
+        if total < n {
             return None;
         }
-        let (mut lo, mut hi) = (0.0_f64, horizon.as_secs_f64());
+        let (mut lo, mut hi) = (after.as_secs_f64(), horizon.as_secs_f64());
         while hi - lo > 1e-6 {
             let mid = (lo + hi) / 2.0;
             if self.cumulative(Duration::from_secs_f64(mid)) >= n {
@@ -80,6 +95,16 @@ impl Shape for Constant {
 
     fn cumulative(&self, t: Duration) -> f64 {
         self.0.max(0.0) * t.as_secs_f64()
+    }
+
+    fn next_arrival(
+        &self,
+        n: f64,
+        _after: Duration,
+        horizon: Duration,
+        _total: f64,
+    ) -> Option<Duration> {
+        self.arrival_time(n, horizon)
     }
 
     fn arrival_time(&self, n: f64, horizon: Duration) -> Option<Duration> {
