@@ -1,15 +1,19 @@
 //! Requests that steer or watch the system under test rather than load it:
-//! readiness checks, setup (prepopulate, reset), fault switches, monitor
-//! gauges. They are not measured, so they go through hyper's pooled client
-//! instead of the users' hand-made one (see `protocols::http`), which
-//! records every request into the run's metrics.
+//! readiness checks, setup (reset), fault switches, the queue audit. They
+//! go through cicada's own HTTP/1.1 client (`protocols::http::Session`),
+//! like the prepopulator's and the monitor's, with connects counted into a
+//! recorder nobody reads: they are not part of the measurement.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::metrics::Recorder;
+use crate::protocols::http::{encode_request, ClientSettings, Keep, Origin, Session};
 
 /// Why a control request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -22,17 +26,7 @@ pub enum ControlError {
         /// What was wrong.
         reason: String,
     },
-    /// No answer within the time allowed.
-    #[error("{method} {url}: no answer within {}", crate::units::format_duration(*.timeout))]
-    Timeout {
-        /// The method.
-        method: String,
-        /// The URL.
-        url: String,
-        /// The time allowed.
-        timeout: Duration,
-    },
-    /// Connecting, sending or reading failed.
+    /// Connecting, sending or reading failed, or no answer in time.
     #[error("{method} {url}: {reason}")]
     Failed {
         /// The method.
@@ -76,107 +70,58 @@ impl Reply {
     }
 }
 
-/// A pooled HTTP/1.1 client for control requests (plain HTTP: the bundled
-/// targets and loopback services). Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct ControlClient {
-    /// hyper's pooled client.
-    inner: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl Default for ControlClient {
-    fn default() -> Self {
-        ControlClient::new()
-    }
-}
-
-impl ControlClient {
-    /// A client; call from within a tokio runtime.
-    pub fn new() -> ControlClient {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(2)));
-        ControlClient {
-            inner: Client::builder(TokioExecutor::new()).build(connector),
-        }
-    }
-
-    /// Sends `method url` with an optional JSON `body`, waits at most
-    /// `timeout` for the whole reply.
-    pub async fn send(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<Bytes>,
-        timeout: Duration,
-    ) -> Result<Reply, ControlError> {
-        let invalid = |reason: String| ControlError::Invalid {
-            url: url.to_string(),
-            reason,
-        };
-        let failed = |reason: String| ControlError::Failed {
-            method: method.to_string(),
-            url: url.to_string(),
-            reason,
-        };
-        let mut request = hyper::Request::builder().method(method).uri(url);
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|e| invalid(e.to_string()))?;
-        let exchange = async {
-            let response = self
-                .inner
-                .request(request)
-                .await
-                .map_err(|e| failed(error_chain(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| failed(e.to_string()))?
-                .to_bytes();
-            Ok(Reply { status, body })
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| ControlError::Timeout {
-                method: method.to_string(),
-                url: url.to_string(),
-                timeout,
-            })?
-    }
-}
-
-/// One request from a thread without a runtime (readiness checks and fault
-/// switches of a suite).
+/// One request from a thread without a runtime (readiness checks, setup,
+/// fault switches): `method url`, no body, the whole reply within `timeout`.
 pub fn blocking(
     method: &str,
     url: &str,
     body: Option<Bytes>,
     timeout: Duration,
 ) -> Result<Reply, ControlError> {
+    let invalid = |reason: String| ControlError::Invalid {
+        url: url.to_string(),
+        reason,
+    };
+    let method = Method::from_bytes(method.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let (origin, target) = Origin::split_url(url).map_err(invalid)?;
+    let mut head = HeaderMap::new();
+    head.insert(http::header::HOST, origin.host_header());
+    let body = body.unwrap_or_default();
+    if !body.is_empty() {
+        head.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    let mut request = Vec::new();
+    encode_request(&mut request, &method, &target, &head, &body);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ControlError::Runtime)?;
-    runtime.block_on(ControlClient::new().send(method, url, body, timeout))
-}
-
-/// An error and its causes on one line ("client error (Connect): tcp
-/// connect error: Connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    let keep = Keep {
+        body: true,
+        headers: false,
+    };
+    let settings = Arc::new(ClientSettings::new(false));
+    let recorder = Rc::new(RefCell::new(Recorder::new(0)));
+    let answer = runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + timeout;
+        Session::new(settings, recorder)
+            .send(&origin, &request, &method, keep, deadline)
+            .await
+    });
+    match answer {
+        Ok(parsed) => Ok(Reply {
+            status: parsed.status.as_u16(),
+            body: parsed.body,
+        }),
+        Err(failure) => Err(ControlError::Failed {
+            method: method.to_string(),
+            url: url.to_string(),
+            reason: failure.to_string(),
+        }),
     }
-    text
 }
 
 #[cfg(test)]
