@@ -108,7 +108,7 @@ async fn cicada_connections(addr: &str, n: usize) -> Result<usize, String> {
     );
     settings.keep_alive = Duration::from_secs(60);
     let settings = Arc::new(settings);
-    let payload = vec![0u8; 100];
+    let payload = bytes::Bytes::from(vec![0u8; 100]);
     let mut sessions = Vec::with_capacity(n);
     for i in 0..n {
         let mut s = MqttSession::start(
@@ -120,7 +120,7 @@ async fn cicada_connections(addr: &str, n: usize) -> Result<usize, String> {
         );
         let p = Publish {
             topic: "mem/cicada",
-            payload: &payload,
+            payload: payload.clone(),
             qos: 1,
             retain: false,
             properties: None,

@@ -52,7 +52,7 @@ fn publishes_at_every_qos_are_acked_and_audited() {
             for _ in 0..20 {
                 let p = Publish {
                     topic: &format!("t/{qos}"),
-                    payload: b"{\"on\":true}",
+                    payload: bytes::Bytes::from_static(b"{\"on\":true}"),
                     qos,
                     retain: false,
                     properties: None,

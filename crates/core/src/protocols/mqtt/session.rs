@@ -95,6 +95,10 @@ pub struct MqttSession {
     listening: bool,
 }
 
+/// A publish ready to queue: its payload (stamped or shared), the audited
+/// (topic, sequence) when stamped, MQTT 5 properties carrying the stamp.
+type Stamped = (Bytes, Option<(Arc<str>, u64)>, Option<Properties>);
+
 /// A publish as a step asks for it.
 #[derive(Debug)]
 pub struct Publish<'a> {
@@ -266,7 +270,7 @@ impl MqttSession {
     /// The payload with the audit stamp (a payload prefix for MQTT 3.1.1,
     /// a user property for MQTT 5), and the audited (topic, sequence) when
     /// it is stamped. Unaudited publishes share the step's payload as is.
-    fn stamp(&mut self, p: &Publish<'_>) -> (Bytes, Option<(Arc<str>, u64)>, Option<Properties>) {
+    fn stamp(&mut self, p: &Publish<'_>) -> Stamped {
         if !p.audit {
             return (p.payload.clone(), None, None);
         }
