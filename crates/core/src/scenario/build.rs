@@ -179,7 +179,10 @@ pub fn build(
         .iter()
         .filter_map(|u| user_type(&mut cx, &known, &mqtt_defaults, u))
         .collect();
-    let load = load::load_spec(&mut cx, raw.load.as_ref().unwrap_or(&RawLoad::default()));
+    let load = load::load_spec(
+        &mut cx.problems,
+        raw.load.as_ref().unwrap_or(&RawLoad::default()),
+    );
     let mut thresholds = Vec::new();
     for entry in &raw.thresholds {
         for (name, expr) in &entry.value.0 {

@@ -1,14 +1,13 @@
 //! Validation of the `load:` section: the model (users or rate), ramps,
 //! and the limits of a run.
 
-use super::build::Ctx;
-use super::error::Loc;
+use super::error::{Loc, Problem};
 use super::plan::{LoadSpec, Quantity, ShapedLoad, Stage, StageTarget};
 use super::raw::RawLoad;
 use super::shape::Level;
 
-/// The `load:` section, or problems recorded in `cx`.
-pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
+/// The `load:` section; its problems go to `cx`.
+pub fn load_spec(cx: &mut Vec<Problem>, raw: &RawLoad) -> LoadSpec {
     let mut stages = Vec::new();
     if let Some(list) = &raw.stages {
         let loc = Loc::of(list);
@@ -17,7 +16,7 @@ pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
                 (Some(u), None) => StageTarget::Users(u.0 as f64),
                 (None, Some(r)) => StageTarget::Rate(r.0),
                 _ => {
-                    cx.problem(loc, "each stage needs exactly one of `users` or `rate`");
+                    push(cx, loc, "each stage needs exactly one of `users` or `rate`");
                     continue;
                 }
             };
@@ -31,13 +30,13 @@ pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
             .filter(|s| matches!(s.target, StageTarget::Users(_)))
             .count();
         if users != 0 && users != stages.len() {
-            cx.problem(loc, "stages ramp either `users` or `rate`, not a mix");
+            push(cx, loc, "stages ramp either `users` or `rate`, not a mix");
         }
         if stages.is_empty() && list.value.is_empty() {
-            cx.problem(loc, "`stages` is empty");
+            push(cx, loc, "`stages` is empty");
         }
     }
-    let zero = |cx: &mut Ctx, loc: Loc, what: &str| cx.problem(loc, format!("load: {what}"));
+    let zero = |cx: &mut Vec<Problem>, loc: Loc, what: &str| push(cx, loc, format!("load: {what}"));
     if let (Some(_), Some(rate)) = (&raw.users, &raw.rate) {
         zero(
             cx,
@@ -118,21 +117,21 @@ pub fn load_spec(cx: &mut Ctx, raw: &RawLoad) -> LoadSpec {
     }
 }
 
+/// Records a problem at `loc`.
+fn push(problems: &mut Vec<Problem>, loc: Loc, message: impl Into<String>) {
+    problems.push(Problem {
+        loc,
+        message: message.into(),
+    });
+}
+
 /// Validates a `load:` section given outside a scenario (a suite's run).
-pub fn check_load(raw: &RawLoad) -> Result<LoadSpec, Vec<super::error::Problem>> {
-    let mut cx = Ctx {
-        compiler: crate::template::Compiler::new(),
-        stats: Default::default(),
-        host: None,
-        timeout: crate::protocols::DEFAULT_TIMEOUT,
-        default_headers: Default::default(),
-        problems: Vec::new(),
-        audit: false,
-    };
-    let spec = load_spec(&mut cx, raw);
-    if cx.problems.is_empty() {
+pub fn check_load(raw: &RawLoad) -> Result<LoadSpec, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let spec = load_spec(&mut problems, raw);
+    if problems.is_empty() {
         Ok(spec)
     } else {
-        Err(cx.problems)
+        Err(problems)
     }
 }
