@@ -251,54 +251,11 @@ fn an_unreachable_target_exits_3_and_bad_input_exits_2() {
     assert_eq!(fake.batches(), 0, "nothing sent on bad input");
 }
 
-/// `cicada target queue` on a free port with its own SQLite file, killed
-/// on drop.
-struct QueueTarget {
-    child: std::process::Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl QueueTarget {
-    fn start() -> QueueTarget {
-        use std::io::{BufRead, BufReader};
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("queue.db");
-        let mut child = cicada()
-            .args(["target", "queue", "--addr", ":0", "--database"])
-            .arg(&db)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("target starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
-        QueueTarget {
-            child,
-            url,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for QueueTarget {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_bundled_queue_target_is_filled_and_verified() {
-    let target = QueueTarget::start();
+    let dir = Scratch::new();
+    let db = dir.path("queue.db");
+    let target = common::queue::QueueTarget::start(&["--database", db.to_str().expect("utf-8")]);
     let fill = || {
         let out = run(&[
             "prepopulate",
