@@ -205,24 +205,27 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<Popped>, StoreError> {
         self.up()?;
-        let mut items = with_pool!(&self.pool, p => {
-            let rows = sqlx::query(&self.sql.pop)
-                .bind(queue)
-                .bind(now_ms)
-                .bind(depth)
-                .fetch_all(p)
-                .await?;
-            rows.iter()
-                .map(|row| Ok(Popped {
-                    id: row.try_get(0)?,
-                    priority: row.try_get(1)?,
-                    item: row.try_get(2)?,
-                }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let rows = with_pool!(&self.pool, p => sqlx::query_as(&self.sql.pop)
+            .bind(queue)
+            .bind(now_ms)
+            .bind(depth)
+            .fetch_all(p)
+            .await?);
+        Ok(self.hand_out(rows, true))
+    }
+
+    /// The items of `rows` (id, priority, item) in the order they are
+    /// handed out — priority 0 first, FIFO within one — counted as
+    /// delivered (and as consumed, for a pop).
+    fn hand_out(&self, rows: Vec<(i64, i32, String)>, consumed: bool) -> Vec<Popped> {
+        let mut items: Vec<Popped> = rows
+            .into_iter()
+            .map(|(id, priority, item)| Popped { id, priority, item })
+            .collect();
         items.sort_by_key(|i| (i.priority, i.id));
-        self.count(items.len() as u64, items.len() as u64);
-        Ok(items)
+        let n = items.len() as u64;
+        self.count(n, if consumed { n } else { 0 });
+        items
     }
 
     /// Adds to the delivery totals.
@@ -254,25 +257,15 @@ impl Store {
         self.up()?;
         let id = Uuid::new_v4();
         let expires = now_ms.saturating_add(ttl.as_millis() as i64);
-        let mut items = with_pool!(&self.pool, p => {
-            let rows = sqlx::query(&self.sql.lease)
-                .bind(queue)
-                .bind(now_ms)
-                .bind(depth)
-                .bind(id.to_string())
-                .bind(expires)
-                .fetch_all(p)
-                .await?;
-            rows.iter()
-                .map(|row| Ok(Popped {
-                    id: row.try_get(0)?,
-                    priority: row.try_get(1)?,
-                    item: row.try_get(2)?,
-                }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        items.sort_by_key(|i| (i.priority, i.id));
-        self.count(items.len() as u64, 0);
+        let rows = with_pool!(&self.pool, p => sqlx::query_as(&self.sql.lease)
+            .bind(queue)
+            .bind(now_ms)
+            .bind(depth)
+            .bind(id.to_string())
+            .bind(expires)
+            .fetch_all(p)
+            .await?);
+        let items = self.hand_out(rows, false);
         Ok(Leased {
             id: (!items.is_empty()).then_some(id),
             items,
