@@ -70,17 +70,10 @@ pub fn cpu_time() -> Duration {
 
 /// Resident set size of this process in bytes (0 where /proc is missing).
 pub fn rss_bytes() -> u64 {
-    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
-        return 0;
-    };
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * u64::try_from(page).unwrap_or(4096)
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| crate::monitor::parse_statm_pages(&statm))
+        .map_or(0, |pages| pages * crate::monitor::page_size())
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ mod spec;
 mod sql;
 
 pub use log::{MonitorLog, Point, Series, SeriesKind, SeriesSummary};
-pub use process::{cpu_percent, parse_stat, parse_statm_pages, ProcStat};
+pub use process::{cpu_percent, page_size, parse_stat, parse_statm_pages, ProcStat};
 pub use sampler::{Monitor, MonitorError, MonitorHandle, TargetPid};
 pub use spec::{
     json_path, HttpGauge, MonitorSpec, ProcessRef, ProcessSpec, SqlGauge, DEFAULT_EVERY,

@@ -63,7 +63,7 @@ fn clock_ticks() -> u64 {
 }
 
 /// Bytes per page (`_SC_PAGESIZE`; 4096 where unknown).
-fn page_size() -> u64 {
+pub fn page_size() -> u64 {
     // SAFETY: as above.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     u64::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
