@@ -91,30 +91,37 @@ fn write_plain(
     recorder: &Rc<RefCell<Recorder>>,
 ) -> Result<(), String> {
     loop {
-        let mut s = link.shared.borrow_mut();
+        let s = link.shared.borrow();
         if s.state.out.is_empty() {
             return Ok(());
         }
         match tcp.try_write(&s.state.out) {
             Ok(n) => {
-                let was_full = s.state.out.len() >= UNSENT_LIMIT;
-                let done = s.state.wrote(n, Instant::now());
-                let has_room = s.state.out.len() < UNSENT_LIMIT;
                 drop(s);
-                // A publish may be waiting for the socket to catch up; wake
-                // it only then (a wake per write costs QoS 1 users, who wait
-                // for acks, a fifth of their CPU).
-                if was_full && has_room {
-                    link.to_user.notify_waiters();
-                }
-                let mut rec = recorder.borrow_mut();
-                for (stat, took, bytes) in done {
-                    rec.success(stat, took, bytes);
-                }
+                wrote(link, recorder, n);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(e.to_string()),
         }
+    }
+}
+
+/// Takes `n` written bytes off the queue: QoS 0 publishes they complete are
+/// recorded, and a publish waiting for the socket to catch up is woken —
+/// only then (a wake per write costs QoS 1 users, who wait for acks, a
+/// fifth of their CPU).
+fn wrote(link: &Link, recorder: &Rc<RefCell<Recorder>>, n: usize) {
+    let mut s = link.shared.borrow_mut();
+    let was_full = s.state.out.len() >= UNSENT_LIMIT;
+    let done = s.state.wrote(n, Instant::now());
+    let has_room = s.state.out.len() < UNSENT_LIMIT;
+    drop(s);
+    if was_full && has_room {
+        link.to_user.notify_waiters();
+    }
+    let mut rec = recorder.borrow_mut();
+    for (stat, took, bytes) in done {
+        rec.success(stat, took, bytes);
     }
 }
 
@@ -151,18 +158,7 @@ pub(super) async fn serve_tls(
             {
                 return e.to_string();
             }
-            let done = link
-                .shared
-                .borrow_mut()
-                .state
-                .wrote(data.len(), Instant::now());
-            if data.len() >= UNSENT_LIMIT {
-                link.to_user.notify_waiters();
-            }
-            let mut rec = recorder.borrow_mut();
-            for (stat, took, bytes) in done {
-                rec.success(stat, took, bytes);
-            }
+            wrote(link, recorder, data.len());
         }
         if closing {
             return "closed".into();
