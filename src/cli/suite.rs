@@ -15,7 +15,7 @@ use cicada_core::suite::fault::{Fault, FaultContext};
 use cicada_core::suite::queue_audit;
 use cicada_core::suite::spec::{self, Placeholders, RunSpec, Suite, TargetDef};
 use cicada_core::suite::summary::{RunSummary, RunVerdict, SuiteSummary};
-use cicada_core::suite::target::{ManagedTarget, TargetSpec};
+use cicada_core::suite::target::ManagedTarget;
 use cicada_core::units::format_duration;
 use clap::Args;
 
@@ -293,14 +293,7 @@ fn against_baseline(
 /// Starts the target or a service; its output goes to `NAME.log`.
 fn start(t: &TargetDef, out: &Path) -> Result<Arc<ManagedTarget>, Failure> {
     eprintln!("cicada: suite: starting {}: {}", t.name, t.command);
-    let spec = TargetSpec {
-        command: t.command.clone(),
-        ready: t.ready.clone(),
-        ready_timeout: t.ready_timeout,
-        env: t.env.clone(),
-        log: out.join(format!("{}.log", t.name)),
-    };
-    ManagedTarget::start(spec)
+    ManagedTarget::start(t.clone(), out.join(format!("{}.log", t.name)))
         .map(Arc::new)
         .with_context(|| format!("starting {}", t.name))
         .map_err(could_not_run)

@@ -78,9 +78,11 @@ pub struct Suite {
 pub struct TargetDef {
     /// Its name (`target`, or the service's).
     pub name: String,
-    /// Shell command.
+    /// Shell command (run with `sh -c "exec …"`, so the pid is the
+    /// target's own).
     pub command: String,
-    /// Readiness URL.
+    /// URL that answers 2xx once it is ready, or `tcp://HOST:PORT` that
+    /// accepts a connection (a broker).
     pub ready: Option<String>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,

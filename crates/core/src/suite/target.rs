@@ -9,25 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::spec::TargetDef;
 use crate::control;
 use crate::monitor::TargetPid;
-
-/// How to start the target, with every placeholder expanded.
-#[derive(Clone, Debug)]
-pub struct TargetSpec {
-    /// Shell command (run with `sh -c "exec …"`, so the pid is the
-    /// target's own).
-    pub command: String,
-    /// URL that answers 2xx once the target is ready, or `tcp://HOST:PORT`
-    /// that accepts a connection (a broker).
-    pub ready: Option<String>,
-    /// How long to wait for readiness.
-    pub ready_timeout: Duration,
-    /// Extra environment variables.
-    pub env: Vec<(String, String)>,
-    /// Where its stdout and stderr go (appended across restarts).
-    pub log: PathBuf,
-}
 
 /// Why the target could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +64,10 @@ pub enum TargetError {
 /// run's fault thread.
 #[derive(Debug)]
 pub struct ManagedTarget {
-    /// How to start it.
-    spec: TargetSpec,
+    /// How to start it (the suite file's `target:` or service).
+    spec: TargetDef,
+    /// Where its stdout and stderr go (appended across restarts).
+    log: PathBuf,
     /// The process, while it runs.
     child: Mutex<Option<Child>>,
     /// Its pid (0 while stopped), for monitors that follow it.
@@ -89,10 +75,12 @@ pub struct ManagedTarget {
 }
 
 impl ManagedTarget {
-    /// Starts the target and waits until it is ready.
-    pub fn start(spec: TargetSpec) -> Result<ManagedTarget, TargetError> {
+    /// Starts the target (its output appended to `log`) and waits until
+    /// it is ready.
+    pub fn start(spec: TargetDef, log: PathBuf) -> Result<ManagedTarget, TargetError> {
         let target = ManagedTarget {
             spec,
+            log,
             child: Mutex::new(None),
             pid: TargetPid::new(),
         };
@@ -121,13 +109,13 @@ impl ManagedTarget {
             return Ok(());
         }
         let log = |source| TargetError::Log {
-            path: self.spec.log.clone(),
+            path: self.log.clone(),
             source,
         };
         let out = File::options()
             .create(true)
             .append(true)
-            .open(&self.spec.log)
+            .open(&self.log)
             .map_err(log)?;
         let err = out.try_clone().map_err(log)?;
         let mut command = Command::new("sh");
@@ -173,7 +161,7 @@ impl ManagedTarget {
                     return Err(TargetError::Exited {
                         command: self.spec.command.clone(),
                         status: status.to_string(),
-                        log: self.spec.log.clone(),
+                        log: self.log.clone(),
                         tail: self.log_tail(),
                     });
                 }
@@ -187,7 +175,7 @@ impl ManagedTarget {
                     url: url.clone(),
                     timeout: self.spec.ready_timeout,
                     last,
-                    log: self.spec.log.clone(),
+                    log: self.log.clone(),
                     tail: self.log_tail(),
                 });
             }
@@ -237,7 +225,7 @@ impl ManagedTarget {
 
     /// The last lines of its log, for errors.
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.spec.log).unwrap_or_default();
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
