@@ -129,29 +129,12 @@ fn lampi_demo(args: &DemoArgs) -> Result<(), Failure> {
 fn jobs_demo(args: &DemoArgs) -> Result<(), Failure> {
     let config = JobsConfig::default();
     let state = JobsState::new(config.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .context("binding a loopback port for the jobs service")
-        .map_err(could_not_run)?;
-    let addr = listener.local_addr().map_err(could_not_run)?;
-    listener.set_nonblocking(true).map_err(could_not_run)?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_state = state.clone();
-    let server = std::thread::Builder::new()
-        .name("jobs-target".into())
-        .spawn(move || -> std::io::Result<()> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                jobs::serve_state(listener, server_state, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        })
-        .context("starting the jobs service")
-        .map_err(could_not_run)?;
+    let served = Served::start("the jobs service", move |listener, stopped| async move {
+        jobs::serve_state(listener, server_state, stopped).await?;
+        Ok(())
+    })?;
+    let addr = served.addr;
     let host = format!("http://{addr}");
     eprintln!(
         "cicada demo: the jobs service of seed 001 listens on {host} and completes {} jobs/s; examples/jobs.yaml loads it harder than that",
@@ -159,8 +142,7 @@ fn jobs_demo(args: &DemoArgs) -> Result<(), Failure> {
     );
     let result = demo_run(args, JOBS_YAML, "examples/jobs.yaml", &host, "jobs");
     let stats = state.stats();
-    let _ = stop.send(());
-    let _ = server.join();
+    served.stop();
     let report = result?;
     println!(
         " The service's own view: {} jobs submitted, {} completed, {} still queued (at {}/s the queue needs {:.0}s more to drain).",
@@ -183,29 +165,11 @@ fn queue_demo(args: &DemoArgs) -> Result<(), Failure> {
         admin: true,
         ..QueueConfig::default()
     };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .context("binding a loopback port for the queue")
-        .map_err(could_not_run)?;
-    let addr = listener.local_addr().map_err(could_not_run)?;
-    listener.set_nonblocking(true).map_err(could_not_run)?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::Builder::new()
-        .name("queue-target".into())
-        .spawn(move || -> anyhow::Result<()> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                queue::serve(listener, config, async {
-                    let _ = stopped.await;
-                })
-                .await?;
-                Ok(())
-            })
-        })
-        .context("starting the queue")
-        .map_err(could_not_run)?;
+    let served = Served::start("the queue", move |listener, stopped| async move {
+        queue::serve(listener, config, stopped).await?;
+        Ok(())
+    })?;
+    let addr = served.addr;
     let host = format!("http://{addr}");
     eprintln!(
         "\ncicada demo: seed 002's priority queue on {host} — pushes and pops on a sine wave of 20 to 150 requests/s, its depth monitored, the store down for 2 s half-way"
@@ -229,8 +193,7 @@ fn queue_demo(args: &DemoArgs) -> Result<(), Failure> {
         "queue",
         extras,
     );
-    let _ = stop.send(());
-    let _ = server.join();
+    served.stop();
     let report = result?;
     if let Some(f) = report.faults.first() {
         println!(
@@ -242,3 +205,57 @@ fn queue_demo(args: &DemoArgs) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// A bundled target served on a loopback port by a thread of its own, for
+/// as long as the demo loads it.
+struct Served {
+    /// Where it listens.
+    addr: std::net::SocketAddr,
+    /// Ends serving.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// The serving thread.
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    /// Binds a free loopback port and serves `what` with `serve(listener,
+    /// shutdown)` on a current-thread runtime.
+    fn start<F, Fut>(what: &str, serve: F) -> Result<Served, Failure>
+    where
+        F: FnOnce(tokio::net::TcpListener, BoxedStop) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .with_context(|| format!("binding a loopback port for {what}"))
+            .map_err(could_not_run)?;
+        let addr = listener.local_addr().map_err(could_not_run)?;
+        listener.set_nonblocking(true).map_err(could_not_run)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("demo-target".into())
+            .spawn(move || -> anyhow::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let stopped: BoxedStop = Box::pin(async {
+                        let _ = stopped.await;
+                    });
+                    serve(listener, stopped).await
+                })
+            })
+            .with_context(|| format!("starting {what}"))
+            .map_err(could_not_run)?;
+        Ok(Served { addr, stop, thread })
+    }
+
+    /// Ends serving and waits for the thread.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// The shutdown signal handed to a served target.
+type BoxedStop = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
