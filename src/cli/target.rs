@@ -151,23 +151,14 @@ pub fn run(args: TargetArgs) -> Result<Exit, Failure> {
             let addr = parse_listen_addr(&addr).map_err(bad_input)?;
             let config = JobsConfig { completion_rate };
             config.validate().map_err(bad_input)?;
-            let runtime = tokio::runtime::Runtime::new()
-                .context("starting the runtime")
-                .map_err(could_not_run)?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))
-                    .map_err(could_not_run)?;
-                let local = listener.local_addr().map_err(could_not_run)?;
+            on_runtime(async move {
+                let (listener, local) = listen(addr).await?;
                 println!(
                     "jobs target listening on http://{local} (completion rate {completion_rate}/s)"
                 );
-                jobs::serve(listener, config, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .map_err(could_not_run)?;
+                jobs::serve(listener, config, ctrl_c())
+                    .await
+                    .map_err(could_not_run)?;
                 Ok(Exit::Ok)
             })
         }
@@ -177,26 +168,44 @@ pub fn run(args: TargetArgs) -> Result<Exit, Failure> {
 /// Opens the queue's store, then listens and serves until Ctrl-C. The store
 /// opens first so that the "listening" line means ready.
 fn run_queue(addr: std::net::SocketAddr, config: QueueConfig) -> Result<Exit, Failure> {
-    let runtime = tokio::runtime::Runtime::new()
-        .context("starting the runtime")
-        .map_err(could_not_run)?;
-    runtime.block_on(async move {
+    on_runtime(async move {
         let service = QueueService::open(config).await.map_err(could_not_run)?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))
-            .map_err(could_not_run)?;
-        let local = listener.local_addr().map_err(could_not_run)?;
+        let (listener, local) = listen(addr).await?;
         println!(
             "queue target listening on http://{local} ({})",
             service.describe()
         );
         service
-            .serve(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .serve(listener, ctrl_c())
             .await
             .map_err(could_not_run)?;
         Ok(Exit::Ok)
     })
+}
+
+/// Runs a target's `serve` on a multi-threaded runtime.
+fn on_runtime(
+    serve: impl std::future::Future<Output = Result<Exit, Failure>>,
+) -> Result<Exit, Failure> {
+    tokio::runtime::Runtime::new()
+        .context("starting the runtime")
+        .map_err(could_not_run)?
+        .block_on(serve)
+}
+
+/// Binds `addr`; a taken port is an error naming it.
+async fn listen(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), Failure> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+        .map_err(could_not_run)?;
+    let local = listener.local_addr().map_err(could_not_run)?;
+    Ok((listener, local))
+}
+
+/// Resolves on Ctrl-C: a target serves until then.
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
 }
