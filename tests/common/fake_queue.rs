@@ -19,6 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::common::server::Served;
+
 /// How the fake misbehaves.
 #[derive(Clone, Debug, Default)]
 pub struct Behaviour {
@@ -55,8 +57,8 @@ pub struct FakeQueue {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Serving until dropped.
+    _served: Served,
 }
 
 impl FakeQueue {
@@ -79,29 +81,11 @@ impl FakeQueue {
             .route("/queues/{id}/push_batch", post(push_batch))
             .route("/queues/{id}/stats", get(stats))
             .with_state(shared.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
+        let served = Served::start(app);
         FakeQueue {
-            url,
+            url: served.url.clone(),
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _served: served,
         }
     }
 
@@ -119,17 +103,6 @@ impl FakeQueue {
     /// How many batches were accepted (stored or lost).
     pub fn batches(&self) -> u64 {
         *self.shared.batches.lock().expect("lock")
-    }
-}
-
-impl Drop for FakeQueue {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

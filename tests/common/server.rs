@@ -50,8 +50,8 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Serving until dropped.
+    _served: Served,
 }
 
 impl TestServer {
@@ -75,6 +75,40 @@ impl TestServer {
             .route("/whoami", get(whoami))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
             .with_state(shared.clone());
+        let served = Served::start(app);
+        TestServer {
+            url: served.url.clone(),
+            shared,
+            _served: served,
+        }
+    }
+
+    /// Every request received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().expect("lock").clone()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn seen_at(&self, prefix: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.uri.starts_with(prefix))
+            .collect()
+    }
+}
+
+/// An axum app served on a free loopback port by a thread of its own,
+/// until dropped.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Served {
+    /// Serves `app` on a free port.
+    pub fn start(app: Router) -> Served {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -93,29 +127,15 @@ impl TestServer {
                     .await;
             });
         });
-        TestServer {
+        Served {
             url,
-            shared,
             stop: Some(stop),
             thread: Some(thread),
         }
     }
-
-    /// Every request received so far.
-    pub fn seen(&self) -> Vec<Seen> {
-        self.shared.seen.lock().expect("lock").clone()
-    }
-
-    /// Requests whose path starts with `prefix`.
-    pub fn seen_at(&self, prefix: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.uri.starts_with(prefix))
-            .collect()
-    }
 }
 
-impl Drop for TestServer {
+impl Drop for Served {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
