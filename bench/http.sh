@@ -14,6 +14,8 @@
 #   ROUNDS=3 DURATION=20s bench/http.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10s}
@@ -26,13 +28,7 @@ install() {
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     [ -x /usr/bin/time ] || missing+=(time)
     command -v taskset >/dev/null || missing+=(util-linux)
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]} ..." >&2
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
+    apt_install "${missing[@]}"
 }
 install
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)

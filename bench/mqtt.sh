@@ -26,6 +26,8 @@
 #   FLEET_USERS=5000 FLEET_RUN_TIME=30s bench/mqtt.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10s}
@@ -47,13 +49,7 @@ install() {
     command -v taskset >/dev/null || missing+=(util-linux)
     command -v python3 >/dev/null || missing+=(python3)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]} ..." >&2
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
+    apt_install "${missing[@]}"
     VENV=$CACHE/venv
     if ! "$VENV/bin/python" - "$LOCUST_VERSION" "$PAHO_VERSION" 2>/dev/null <<'EOF'
 import sys
