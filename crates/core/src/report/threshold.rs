@@ -39,6 +39,17 @@ pub enum Metric {
     OutOfOrder,
 }
 
+impl Metric {
+    /// True for the metrics of the MQTT delivery audit, which are measured
+    /// on the audit, not on rows.
+    pub fn is_audit(self) -> bool {
+        matches!(
+            self,
+            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder
+        )
+    }
+}
+
 /// A comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -194,12 +205,7 @@ pub fn parse_expr(name: Option<String>, expr: &str) -> Result<Threshold, String>
         },
     };
     let name = name.filter(|n| !n.is_empty());
-    if name.is_some()
-        && matches!(
-            metric,
-            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder
-        )
-    {
+    if name.is_some() && metric.is_audit() {
         return Err(bad(&format!(
             "'{metric_text}' counts the whole delivery audit; it takes no row name"
         )));
@@ -236,10 +242,7 @@ impl Threshold {
 
     /// True for the metrics of the MQTT delivery audit.
     pub fn on_audit(&self) -> bool {
-        matches!(
-            self.metric,
-            Metric::Lost | Metric::LostRate | Metric::Duplicated | Metric::OutOfOrder
-        )
+        self.metric.is_audit()
     }
 
     /// The measured value of an audit metric.
