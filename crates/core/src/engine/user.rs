@@ -119,9 +119,10 @@ async fn next_arrival(
             _ = stop.requested() => return None,
         }
     }
+    // `queued_at` is read only for open-model arrivals, which wait in line.
     Some(Arrival {
         due,
-        queued_at: Instant::now(),
+        queued_at: due,
         queued: false,
     })
 }
