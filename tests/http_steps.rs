@@ -288,6 +288,16 @@ fn a_dead_target_gives_counted_failures_and_exit_1() {
 }
 
 #[test]
+fn a_dead_target_fails_the_run_even_when_its_fast_refusals_meet_the_latency_thresholds() {
+    let r = run_url(
+        &format!("http://127.0.0.1:{}/x", dead_port()),
+        &["--users", "3", "--run-time", "2s", "--threshold", "p95<1s"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("no request succeeded ("), "{}", r.stdout);
+}
+
+#[test]
 fn a_target_that_never_answers_fails_the_run() {
     // Accepts connections, reads nothing, answers nothing.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

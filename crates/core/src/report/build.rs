@@ -248,6 +248,13 @@ impl Report {
         let dropped = arrivals.never_started > 2 && arrivals.never_started * 100 > arrivals.due;
         let (verdict, verdict_reason) = if total.requests == 0 && attempted {
             (Verdict::Fail, "no request completed".to_string())
+        } else if total.requests > 0 && total.failures == total.requests {
+            // A dead target answers every request fast: latency thresholds
+            // alone would call that a pass.
+            (
+                Verdict::Fail,
+                format!("no request succeeded ({} failed)", total.failures),
+            )
         } else if dropped {
             let reason = format!(
                 "{} of {} arrivals never started (no free user: raise --max-users, or the target is too slow for the rate)",
